@@ -1,0 +1,43 @@
+# The two commands the README starts with, and the pieces they are made of.
+#
+#   make demo   install into .venv and deliver the sample messages with the
+#               sample filter into ./demo/ (a mail directory under the checkout)
+#   make test   install everything the tests need and run the whole suite
+#
+# pymaildrop runs on Debian's /usr/bin/python3: it has the GDBM module that
+# reads maildrop's databases (python3-gdbm), and Postfix's pipe user can run it
+# (an interpreter under /root cannot be).
+
+PYTHON ?= /usr/bin/python3
+VENV   ?= .venv
+APT_PACKAGES = python3-venv python3-gdbm
+TEST_PACKAGES = maildrop courier-authdaemon courier-authlib-userdb
+
+.PHONY: demo test install system-packages test-packages clean
+
+demo: install
+	@rm -rf demo && mkdir -p demo/Maildir/new demo/Maildir/cur demo/Maildir/tmp
+	@for m in samples/messages/*.eml; do \
+	    $(VENV)/bin/pymaildrop samples/demo.mailfilter "$$PWD/demo" < "$$m"; \
+	    echo "$$m: exit $$?"; \
+	done
+	@echo; echo "Delivered:"; find demo -type f | sort
+
+test: install test-packages
+	PYMAILDROP_REQUIRE_E2E=1 $(VENV)/bin/python -m pytest -ra
+
+install: system-packages
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+
+system-packages:
+	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); }
+
+# The reference maildrop, for the tests that compare against it.
+test-packages:
+	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); }
+
+clean:
+	rm -rf $(VENV) demo build dist *.egg-info .pytest_cache

@@ -1,0 +1,484 @@
+"""Parse filter text into a Program: lexer tokens -> Lark LALR(1) -> AST.
+
+Contract: parse(text, path) -> ast.Program, or FilterSyntaxError naming the
+    file, line and column with a message a user can act on.  The LALR tables
+    are built from grammar/maildropfilter.lark once per process; a wheel
+    carries them pre-built (grammar/maildropfilter.tables, made by
+    hatch_build.py) so a delivery does not pay the ~100 ms table build, and a
+    checkout keeps the ones it built beside the grammar (gitignored).
+Safety: never Lark(cache=True): that unpickles a file with a predictable name
+    in the shared temporary directory (lark-parser/lark#1628).  The pre-built
+    tables are read only from inside the installed package, which is as
+    trusted as the code itself, and only when their key (grammar digest and
+    Lark version) matches, and only from a file owned by root or by us that
+    nobody else can write.
+Errors: FilterSyntaxError.
+See also: lexer.py, ast.py, grammar/maildropfilter.lark.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from pymaildrop.errors import FilterSyntaxError
+from pymaildrop.lang import ast
+from pymaildrop.lang.lexer import PatternToken, Token, tokenize
+from pymaildrop.lang.templates import parse_template
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(_HERE)
+_GRAMMAR_CANDIDATES = (
+    os.path.join(_PACKAGE, "grammar", "maildropfilter.lark"),          # installed wheel
+    os.path.join(os.path.dirname(_PACKAGE), "grammar", "maildropfilter.lark"),  # checkout
+)
+TABLES_NAME = "maildropfilter.tables"
+
+
+def grammar_path() -> str:
+    """Return the path of the grammar file in use."""
+    for path in _GRAMMAR_CANDIDATES:
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError("grammar/maildropfilter.lark is missing from the installation")
+
+
+def parse(text: str, path: str) -> ast.Program:
+    """Parse a whole filter file; raise FilterSyntaxError on any error."""
+    tokens = tokenize(text, path)
+    import lark
+
+    parser = _parser()
+    source = _Source(text)
+    source.tokens = tokens
+    try:
+        tree = parser.parse(source)
+    except lark.exceptions.UnexpectedInput as exc:
+        raise _syntax_error(exc, tokens, text, path) from None
+    return ast.Program(path, _Builder(path, text).statements(tree.children))
+
+
+# THE LARK PARSER
+
+
+class _Source(str):
+    """The filter text, carrying the tokens the lexer already made."""
+
+    tokens: list[Token]
+
+
+def _lexer_class() -> Any:
+    import lark
+    from lark.lexer import Lexer
+
+    class TokenFeed(Lexer):
+        """Hand the pre-made tokens to Lark."""
+
+        def __init__(self, conf: Any) -> None:
+            pass
+
+        def lex(self, data: Any) -> Iterator[Any]:  # type: ignore[override]
+            for tok in data.tokens:
+                yield lark.Token(tok.type, tok.value, line=tok.line, column=tok.column,
+                                 end_line=tok.line, end_column=tok.column)
+
+    TokenFeed.__qualname__ = "TokenFeed"
+    TokenFeed.__module__ = __name__
+    return TokenFeed
+
+
+@functools.cache
+def _feed() -> Any:
+    return _lexer_class()
+
+
+def __getattr__(name: str) -> Any:
+    # Lets pickled tables refer to pymaildrop.lang.parser.TokenFeed.
+    if name == "TokenFeed":
+        return _feed()
+    raise AttributeError(name)
+
+
+def tables_key(grammar: str) -> bytes:
+    """Return the key that pre-built tables must carry to be used."""
+    import zlib
+
+    import lark
+
+    data = grammar.encode("utf-8")
+    digest = f"{zlib.crc32(data):08x}-{zlib.adler32(data):08x}-{len(data)}"
+    return f"pymaildrop-tables grammar={digest} lark={lark.__version__}\n".encode()
+
+
+def build_parser(grammar: str) -> Any:
+    """Build the LALR(1) parser from grammar text (slow: ~100 ms)."""
+    import lark
+
+    return lark.Lark(grammar, parser="lalr", lexer=_feed(), start="start")
+
+
+def save_tables(parser: Any, grammar: str, out: io.BufferedIOBase) -> None:
+    """Write the parser's tables, keyed to the grammar and Lark version."""
+    out.write(tables_key(grammar))
+    parser.save(out)
+
+
+@functools.cache
+def _parser() -> Any:
+    import lark
+
+    gpath = grammar_path()
+    with open(gpath, encoding="utf-8") as f:
+        grammar = f.read()
+    tables = os.path.join(os.path.dirname(gpath), TABLES_NAME)
+    try:
+        with open(tables, "rb") as f:
+            if _trusted(f.fileno()) and f.readline() == tables_key(grammar):
+                return lark.Lark.load(f)
+    except (OSError, EOFError, ValueError):
+        pass
+    parser = build_parser(grammar)
+    _save_beside_grammar(parser, grammar, tables)
+    return parser
+
+
+def _trusted(fd: int) -> bool:
+    """True when a file is owned by root or by us and nobody else can write it."""
+    # SECURITY: the tables are unpickled, so they must be as trusted as our code.
+    st = os.fstat(fd)
+    return st.st_uid in (0, os.geteuid()) and not st.st_mode & 0o022
+
+
+def _save_beside_grammar(parser: Any, grammar: str, tables: str) -> None:
+    """In a checkout (an editable install), keep the built tables for next time.
+
+    Only in a directory that we own and nobody else can write to, replaced
+    atomically; anywhere else (a shared or read-only installation) skip it.
+    """
+    directory = os.path.dirname(tables)
+    try:
+        st = os.stat(directory)
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return
+        tmp = f"{tables}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as out:
+            save_tables(parser, grammar, out)
+        os.replace(tmp, tables)
+    except OSError:
+        try:
+            os.unlink(f"{tables}.{os.getpid()}.tmp")
+        except OSError:
+            pass
+
+
+# FRIENDLY SYNTAX ERRORS
+
+
+def _syntax_error(exc: Any, tokens: list[Token], text: str, path: str) -> FilterSyntaxError:
+    lines = text.split("\n")
+    tok = getattr(exc, "token", None)
+    if tok is None or tok.type == "$END":
+        line, column = _end_position(lines)
+        message = _message_at_end(tokens)
+        prev = tokens[-1] if tokens else None
+    else:
+        line, column = tok.line, tok.column
+        idx = _token_index(tokens, tok)
+        prev = tokens[idx - 1] if idx > 0 else None
+        message = _message_for(tok.type, str(tok.value), prev, tokens[:idx])
+    source = lines[line - 1] if 0 < line <= len(lines) else None
+    return FilterSyntaxError(path, line, column, message, source)
+
+
+def _end_position(lines: list[str]) -> tuple[int, int]:
+    while len(lines) > 1 and lines[-1].strip() == "":
+        lines = lines[:-1]
+    return len(lines), len(lines[-1]) + 1 if lines else 1
+
+
+def _token_index(tokens: list[Token], tok: Any) -> int:
+    for i, t in enumerate(tokens):
+        if t.line == tok.line and t.column == tok.column and t.type == tok.type:
+            return i
+    return len(tokens)
+
+
+def _open_brace_line(tokens: list[Token]) -> int | None:
+    stack: list[int] = []
+    for t in tokens:
+        if t.type == "LBRACE":
+            stack.append(t.line)
+        elif t.type == "RBRACE" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _open_paren(tokens: list[Token]) -> bool:
+    depth = 0
+    for t in tokens:
+        if t.type == "LPAR":
+            depth += 1
+        elif t.type == "RPAR":
+            depth -= 1
+        elif t.type == "SEP":
+            depth = 0
+    return depth > 0
+
+
+def _message_at_end(tokens: list[Token]) -> str:
+    brace = _open_brace_line(tokens)
+    if brace is not None:
+        return f"missing '}}' to close the '{{' opened on line {brace}"
+    if _open_paren(tokens):
+        return "missing ')'"
+    if tokens and tokens[-1].type != "SEP":
+        return f"the statement is incomplete after {str(tokens[-1].value)!r}"
+    return "unexpected end of file"
+
+
+_LAYOUT = ("maildrop's layout rule: the '{' goes on the line after 'if (...)', "
+           "'while (...)' and 'else'")
+
+
+_OPERATORS = frozenset({"PLUS", "MINUS", "STAR", "SLASH", "BOR", "BAND", "OROR", "ANDAND",
+                        "NUMCMP", "STRCMP", "BANG", "TILDE", "MATCHOP", "ASSIGN"})
+
+
+def _message_for(type_: str, value: str, prev: Token | None, before: list[Token]) -> str:
+    prev_type = prev.type if prev else None
+    if type_ == "LPAR" and prev is not None and prev_type == "WORD":
+        known = "escape getaddr hasaddr length lookup substr tolower toupper time gdbm*"
+        return f"unknown function '{prev.value}' (the functions are: {known})"
+    if prev is not None and prev_type in _OPERATORS and type_ in ("RPAR", "SEP", "COMMA"):
+        return f"expected a value after '{prev.value}'"
+    if type_ == "LBRACE" and prev_type in ("RPAR", "ELSE", "PATTERN"):
+        return f"'{{' must start a new line ({_LAYOUT})"
+    if type_ in ("ELSE_WORD", "ELSIF_WORD"):
+        if prev_type == "RBRACE":
+            return f"'{value}' must start the line after '}}' (\"}} {value}\" on one line " \
+                   f"is not allowed)"
+        return (f"'{value}' must come on the line right after the if's statement or '}}', "
+                f"with no blank or comment line in between")
+    if type_ == "RBRACE":
+        return "'}' must be on a line of its own (or follow ';')"
+    if type_ == "SEP" and prev_type == "EXCEPTION":
+        return "'exception' takes its '{' on the same line"
+    if type_ == "SEP" and prev_type in ("DOTLOCK", "FLOCK") or (
+            type_ == "SEP" and any(t.type in ("DOTLOCK", "FLOCK") for t in before[-3:])):
+        return "dotlock and flock take a file name and then '{' on the same line"
+    if type_ in ("SEP", "COMMA") and _open_paren(before):
+        return "missing ')'" + (" before ','" if type_ == "COMMA" else "")
+    if prev is not None and prev_type == "RPAR" and not _open_paren(before + [prev]) \
+            and type_ != "SEP":
+        if any(t.type in ("IF", "WHILE", "ELSIF") for t in before[-8:]):
+            return f"the statement after 'if (...)' or 'while (...)' must start a new line " \
+                   f"({_LAYOUT})"
+    if type_ == "NUMCMP" or type_ == "STRCMP":
+        return f"comparisons do not chain: write '(a {value} b)' with parentheses"
+    if type_ == "FUNCN" or (prev_type == "FUNCN"):
+        return "this function needs its arguments in parentheses: name(arg, ...)"
+    if prev_type == "EXIT":
+        return "'exit' takes no argument: set EXITCODE first"
+    if prev_type == "FOREACH" or (type_ == "SEP" and any(t.type == "FOREACH"
+                                                          for t in before[-6:])):
+        return "foreach takes /pattern/ or (expression) =~ /pattern/"
+    if type_ == "SEP":
+        return "unexpected end of line: the statement is incomplete"
+    shown = value if len(value) <= 30 else value[:27] + "..."
+    return f"unexpected {_describe(type_)} {shown!r}"
+
+
+def _describe(type_: str) -> str:
+    return {
+        "WORD": "word", "DQSTRING": "string", "SQSTRING": "string", "BTSTRING": "command",
+        "PATTERN": "pattern", "NAME": "name", "ASSIGN": "'='",
+    }.get(type_, "keyword" if type_.isupper() and len(type_) > 3 else "symbol")
+
+
+# TREE -> AST
+
+
+class _Builder:
+    """Turn Lark's tree into ast nodes (one method per grammar rule)."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def statements(self, children: list[Any]) -> tuple[ast.Stmt, ...]:
+        return tuple(self.stmt(c) for c in children if not _is_token(c))
+
+    def stmt(self, tree: Any) -> ast.Stmt:
+        rule = str(tree.data)
+        method = _STATEMENT_RULES[rule]
+        node: ast.Stmt = method(self, tree.children)
+        return node
+
+    def opt_stmt(self, children: list[Any]) -> ast.Stmt | None:
+        trees = [c for c in children if not _is_token(c)]
+        return self.stmt(trees[0]) if trees else None
+
+    # statements
+
+    def assign(self, ch: list[Any]) -> ast.Stmt:
+        return ast.Assign(str(ch[0].value), self.expr(ch[2]), ch[0].line)
+
+    def block(self, ch: list[Any]) -> ast.Block:
+        return ast.Block(self.statements(ch), ch[0].line)
+
+    def if_(self, ch: list[Any]) -> ast.Stmt:
+        cond = self.expr(ch[2])
+        rest = ch[5:]
+        body_trees = [c for c in rest if not _is_token(c) and str(c.data) not in ("elsif", "else_")]
+        branches = [(cond, self.stmt(body_trees[0]) if body_trees else None)]
+        orelse: ast.Stmt | None = None
+        has_else = False
+        for c in rest:
+            if _is_token(c):
+                continue
+            if str(c.data) == "elsif":
+                branches.append((self.expr(c.children[2]), self.opt_stmt(c.children[5:])))
+            elif str(c.data) == "else_":
+                has_else = True
+                orelse = self.opt_stmt(c.children[2:])
+        return ast.If(tuple(branches), orelse, has_else, ch[0].line)
+
+    def while_(self, ch: list[Any]) -> ast.Stmt:
+        return ast.While(self.expr(ch[2]), self.opt_stmt(ch[5:]), ch[0].line)
+
+    def foreach(self, ch: list[Any]) -> ast.Stmt:
+        if ch[1].type == "PATTERN":
+            return ast.Foreach(self.pattern(ch[1]), None, self.opt_stmt(ch[3:]), ch[0].line)
+        return ast.Foreach(self.pattern(ch[5]), self.expr(ch[2]), self.opt_stmt(ch[7:]),
+                           ch[0].line)
+
+    def exception_(self, ch: list[Any]) -> ast.Stmt:
+        return ast.Exception_(self.block(ch[1].children), ch[0].line)
+
+    def dotlock(self, ch: list[Any]) -> ast.Stmt:
+        return ast.Dotlock(self.expr(ch[1]), self.block(ch[2].children), ch[0].line)
+
+    def flock(self, ch: list[Any]) -> ast.Stmt:
+        return ast.Flock(self.expr(ch[1]), self.block(ch[2].children), ch[0].line)
+
+    def exit(self, ch: list[Any]) -> ast.Stmt:
+        return ast.Exit(ch[0].line)
+
+    def expr_stmt(self, ch: list[Any]) -> ast.Stmt:
+        e = self.expr(ch[0])
+        return ast.ExprStmt(e, e.line)
+
+    def _unary_stmt(cls: Any) -> Any:  # noqa: N805 - a factory used at class creation
+        def build(self: _Builder, ch: list[Any]) -> ast.Stmt:
+            node: ast.Stmt = cls(self.expr(ch[1]), ch[0].line)
+            return node
+        return build
+
+    to = _unary_stmt(ast.To)
+    cc = _unary_stmt(ast.Cc)
+    echo = _unary_stmt(ast.Echo)
+    log = _unary_stmt(ast.Log)
+    logfile = _unary_stmt(ast.Logfile)
+    system = _unary_stmt(ast.System)
+    xfilter = _unary_stmt(ast.Xfilter)
+    include = _unary_stmt(ast.Include)
+    import_ = _unary_stmt(ast.Import)
+    unset = _unary_stmt(ast.Unset)
+
+    # expressions
+
+    def expr(self, node: Any) -> ast.Expr:
+        rule = str(node.data)
+        ch = node.children
+        if rule == "paren":
+            return self.expr(ch[1])
+        if rule == "text":
+            return self.text_node(ch)
+        if rule == "call":
+            return self.call(ch)
+        if rule == "search":
+            return ast.Search(self.pattern(ch[0]), ch[0].line, ch[0].column)
+        if rule == "match_text":
+            return ast.MatchText(self.expr(ch[0]), self.pattern(ch[2]), ch[1].line, ch[1].column)
+        if rule in ("not_", "bit_not"):
+            unary = ast.Not if rule == "not_" else ast.BitNot
+            return unary(self.expr(ch[1]), ch[0].line, ch[0].column)
+        op = ch[1]
+        left, right = self.expr(ch[0]), self.expr(ch[2])
+        if rule == "or_":
+            return ast.Or(left, right, op.line, op.column)
+        if rule == "and_":
+            return ast.And(left, right, op.line, op.column)
+        return ast.BinOp(str(op.value), left, right, op.line, op.column)
+
+    def call(self, ch: list[Any]) -> ast.Expr:
+        name_tok = ch[0]
+        args = tuple(self.expr(c) for c in ch[1:] if not _is_token(c))
+        name = str(name_tok.value)
+        _check_arity(name, len(args), self.path, name_tok, self.text)
+        return ast.Call(name, args, name_tok.line, name_tok.column)
+
+    def text_node(self, ch: list[Any]) -> ast.Text:
+        parts: list[ast.TextPart] = []
+        for tok in ch:
+            value = str(tok.value)
+            if tok.type == "SQSTRING":
+                parts.append(ast.Literal(value))
+            elif tok.type == "BTSTRING":
+                parts.append(ast.Backtick(value, tok.line))
+            else:
+                parts.append(ast.Substituted(parse_template(value, tok.type == "DQSTRING")))
+        return ast.Text(_merge_literals(parts), ch[0].line, ch[0].column)
+
+    def pattern(self, tok: Any) -> ast.PatternSpec:
+        value: PatternToken = tok.value
+        source = "/" + value.text + "/"
+        return ast.PatternSpec(parse_template(value.text, True), value.options, value.weights,
+                               source)
+
+
+_STATEMENT_RULES = {
+    name: getattr(_Builder, name)
+    for name in ("assign", "to", "cc", "echo", "exit", "log", "logfile", "system", "xfilter",
+                 "include", "import_", "unset", "block", "if_", "while_", "foreach",
+                 "exception_", "dotlock", "flock", "expr_stmt")
+}
+
+# name -> (fewest, most) arguments
+_ARITY = {
+    "escape": (1, 1), "getaddr": (1, 1), "hasaddr": (1, 1), "length": (1, 1),
+    "tolower": (1, 1), "toupper": (1, 1), "time": (0, 0), "gdbmclose": (0, 0),
+    "lookup": (2, 3), "substr": (2, 3), "gdbmopen": (1, 2), "gdbmfetch": (1, 3),
+    "gdbmstore": (2, 2),
+}
+
+
+def _check_arity(name: str, count: int, path: str, tok: Any, text: str) -> None:
+    low, high = _ARITY[name]
+    if low <= count <= high:
+        return
+    want = str(low) if low == high else f"{low} to {high}"
+    lines = text.split("\n")
+    raise FilterSyntaxError(path, tok.line, tok.column,
+                            f"{name}() takes {want} argument{'s' if high != 1 else ''}, "
+                            f"not {count}", lines[tok.line - 1])
+
+
+def _merge_literals(parts: list[ast.TextPart]) -> tuple[ast.TextPart, ...]:
+    out: list[ast.TextPart] = []
+    for p in parts:
+        if isinstance(p, ast.Substituted) and all(isinstance(x, str) for x in p.template):
+            p = ast.Literal("".join(str(x) for x in p.template))
+        if out and isinstance(p, ast.Literal) and isinstance(out[-1], ast.Literal):
+            out[-1] = ast.Literal(out[-1].value + p.value)
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _is_token(node: Any) -> bool:
+    return hasattr(node, "type") and not hasattr(node, "data")

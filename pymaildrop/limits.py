@@ -1,0 +1,59 @@
+"""Every hard limit, default and timeout pymaildrop applies, in one place.
+
+Contract: plain constants; other modules import them and never hard-code a
+    number of their own.  Each says where maildrop sets the same thing.
+Safety: the limits bound memory, recursion and waiting, so that a hostile
+    message or filter ends in a clean EX_TEMPFAIL instead of exhausting the
+    machine or hanging the MTA's delivery slot.
+Errors: n/a.
+See also: maildropfilter(7) (defaults of the LOCK* variables), maildrop(1)
+    "WATCHDOG TIMER".
+"""
+
+# Messages up to this size stay in memory; larger ones are spooled to a file.
+MAX_MESSAGE_IN_MEMORY = 256 * 1024
+
+# Header bytes examined for header views and pattern matching.  A header block
+# larger than this is treated as ending there (the rest is body).
+MAX_HEADER_BYTES = 1024 * 1024
+
+# Nested `include` statements (maildrop: "Too many included files" after 20).
+MAX_INCLUDE_DEPTH = 20
+
+# Whole-delivery watchdog (maildrop's compile-time GLOBAL_TIMEOUT is 300 s).
+DELIVERY_TIMEOUT = 300
+
+# Time limit of one external command: xfilter, |pipe, `backtick`, system.
+COMMAND_TIMEOUT = 300
+
+# Output of a `backtick` command kept as the value (maildrop keeps all of it).
+MAX_BACKTICK_OUTPUT = 1024 * 1024
+
+# Default values of the lock variables (maildropfilter(7) "LOCK*").
+LOCKEXT = ".lock"
+LOCKSLEEP = 5
+LOCKTIMEOUT = 60
+LOCKREFRESH = 15
+
+# Dot-lock and flock attempts never wait longer than this in total.
+MAX_LOCK_WAIT = 300
+
+# Default file creation mask for new mailboxes (maildropfilter(7) UMASK).
+UMASK = "077"
+
+# The umask every command started by the filter runs with (maildrop uses 007).
+COMMAND_UMASK = 0o007
+
+# The default SENDMAIL and PATH values (maildropfilter(7)).
+SENDMAIL = "/usr/sbin/sendmail -oi"
+PATH = "/bin:/usr/bin:/usr/local/bin"
+
+# Where the default mailbox lives: DEFAULT is MAILSPOOL/LOGNAME.
+MAILSPOOL = "/var/mail"
+
+
+# Length of the mailbox name in a logfile "File:" line (maildrop pads/cuts it).
+LOG_FILE_FIELD = 66
+
+# The whole exchange with Courier's authdaemond (connect, ask, read the reply).
+AUTHDAEMON_TIMEOUT = 5.0
