@@ -1,178 +1,32 @@
-"""Parse filter text into a Program: lexer tokens -> Lark LALR(1) -> AST.
+"""Parse filter text into a Program: lexer tokens -> LALR(1) -> AST.
 
 Contract: parse(text, path) -> ast.Program, or FilterSyntaxError naming the
-    file, line and column with a message a user can act on.  The LALR tables
-    are built from grammar/maildropfilter.lark once per process; a wheel
-    carries them pre-built (grammar/maildropfilter.tables, made by
-    hatch_build.py) so a delivery does not pay the ~100 ms table build, and a
-    checkout keeps the ones it built beside the grammar (gitignored).
-Safety: never Lark(cache=True): that unpickles a file with a predictable name
-    in the shared temporary directory (lark-parser/lark#1628).  The pre-built
-    tables are read only from inside the installed package, which is as
-    trusted as the code itself, and only when their key (grammar digest and
-    Lark version) matches, and only from a file owned by root or by us that
-    nobody else can write.
+    file, line and column with a message a user can act on.  The tokens come
+    from lexer.py, the LALR(1) automaton from the Lark grammar (lalr.py),
+    and _Builder turns the parse tree into ast nodes.
+Safety: pure: reads nothing but the grammar tables (see lalr.py).
 Errors: FilterSyntaxError.
-See also: lexer.py, ast.py, grammar/maildropfilter.lark.
+See also: lexer.py, lalr.py, ast.py, grammar/maildropfilter.lark.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import os
-from collections.abc import Iterator
 from typing import Any
 
 from pymaildrop.errors import FilterSyntaxError
-from pymaildrop.lang import ast
+from pymaildrop.lang import ast, lalr
 from pymaildrop.lang.lexer import PatternToken, Token, tokenize
 from pymaildrop.lang.templates import parse_template
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_PACKAGE = os.path.dirname(_HERE)
-_GRAMMAR_CANDIDATES = (
-    os.path.join(_PACKAGE, "grammar", "maildropfilter.lark"),          # installed wheel
-    os.path.join(os.path.dirname(_PACKAGE), "grammar", "maildropfilter.lark"),  # checkout
-)
-TABLES_NAME = "maildropfilter.tables"
-
-
-def grammar_path() -> str:
-    """Return the path of the grammar file in use."""
-    for path in _GRAMMAR_CANDIDATES:
-        if os.path.exists(path):
-            return path
-    raise FileNotFoundError("grammar/maildropfilter.lark is missing from the installation")
 
 
 def parse(text: str, path: str) -> ast.Program:
     """Parse a whole filter file; raise FilterSyntaxError on any error."""
     tokens = tokenize(text, path)
-    import lark
-
-    parser = _parser()
-    source = _Source(text)
-    source.tokens = tokens
     try:
-        tree = parser.parse(source)
-    except lark.exceptions.UnexpectedInput as exc:
+        tree = lalr.run(tokens, lalr.tables())
+    except lalr.Unexpected as exc:
         raise _syntax_error(exc, tokens, text, path) from None
     return ast.Program(path, _Builder(path, text).statements(tree.children))
-
-
-# THE LARK PARSER
-
-
-class _Source(str):
-    """The filter text, carrying the tokens the lexer already made."""
-
-    tokens: list[Token]
-
-
-def _lexer_class() -> Any:
-    import lark
-    from lark.lexer import Lexer
-
-    class TokenFeed(Lexer):
-        """Hand the pre-made tokens to Lark."""
-
-        def __init__(self, conf: Any) -> None:
-            pass
-
-        def lex(self, data: Any) -> Iterator[Any]:  # type: ignore[override]
-            for tok in data.tokens:
-                yield lark.Token(tok.type, tok.value, line=tok.line, column=tok.column,
-                                 end_line=tok.line, end_column=tok.column)
-
-    TokenFeed.__qualname__ = "TokenFeed"
-    TokenFeed.__module__ = __name__
-    return TokenFeed
-
-
-@functools.cache
-def _feed() -> Any:
-    return _lexer_class()
-
-
-def __getattr__(name: str) -> Any:
-    # Lets pickled tables refer to pymaildrop.lang.parser.TokenFeed.
-    if name == "TokenFeed":
-        return _feed()
-    raise AttributeError(name)
-
-
-def tables_key(grammar: str) -> bytes:
-    """Return the key that pre-built tables must carry to be used."""
-    import zlib
-
-    import lark
-
-    data = grammar.encode("utf-8")
-    digest = f"{zlib.crc32(data):08x}-{zlib.adler32(data):08x}-{len(data)}"
-    return f"pymaildrop-tables grammar={digest} lark={lark.__version__}\n".encode()
-
-
-def build_parser(grammar: str) -> Any:
-    """Build the LALR(1) parser from grammar text (slow: ~100 ms)."""
-    import lark
-
-    return lark.Lark(grammar, parser="lalr", lexer=_feed(), start="start")
-
-
-def save_tables(parser: Any, grammar: str, out: io.BufferedIOBase) -> None:
-    """Write the parser's tables, keyed to the grammar and Lark version."""
-    out.write(tables_key(grammar))
-    parser.save(out)
-
-
-@functools.cache
-def _parser() -> Any:
-    import lark
-
-    gpath = grammar_path()
-    with open(gpath, encoding="utf-8") as f:
-        grammar = f.read()
-    tables = os.path.join(os.path.dirname(gpath), TABLES_NAME)
-    try:
-        with open(tables, "rb") as f:
-            if _trusted(f.fileno()) and f.readline() == tables_key(grammar):
-                return lark.Lark.load(f)
-    except (OSError, EOFError, ValueError):
-        pass
-    parser = build_parser(grammar)
-    _save_beside_grammar(parser, grammar, tables)
-    return parser
-
-
-def _trusted(fd: int) -> bool:
-    """True when a file is owned by root or by us and nobody else can write it."""
-    # SECURITY: the tables are unpickled, so they must be as trusted as our code.
-    st = os.fstat(fd)
-    return st.st_uid in (0, os.geteuid()) and not st.st_mode & 0o022
-
-
-def _save_beside_grammar(parser: Any, grammar: str, tables: str) -> None:
-    """In a checkout (an editable install), keep the built tables for next time.
-
-    Only in a directory that we own and nobody else can write to, replaced
-    atomically; anywhere else (a shared or read-only installation) skip it.
-    """
-    directory = os.path.dirname(tables)
-    try:
-        st = os.stat(directory)
-        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-            return
-        tmp = f"{tables}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as out:
-            save_tables(parser, grammar, out)
-        os.replace(tmp, tables)
-    except OSError:
-        try:
-            os.unlink(f"{tables}.{os.getpid()}.tmp")
-        except OSError:
-            pass
 
 
 # FRIENDLY SYNTAX ERRORS
