@@ -28,7 +28,14 @@ from typing import BinaryIO, NamedTuple
 
 from pymaildrop import config as configuration
 from pymaildrop import limits
-from pymaildrop.errors import SecurityError, TempFail, Timeout, UserUnknown
+from pymaildrop.errors import (
+    ConfigError,
+    QuotaExceeded,
+    SecurityError,
+    TempFail,
+    Timeout,
+    UserUnknown,
+)
 from pymaildrop.interp.effects import RealEffects
 from pymaildrop.interp.env import Account, envelope_sender, initial_variables
 from pymaildrop.interp.interpreter import FilterState, Interpreter
@@ -79,13 +86,26 @@ def run(inv: Invocation, stdin: BinaryIO, environ: Mapping[str, str],
     """Deliver the message on stdin as the invocation says; return the exit status."""
     cfg = configuration.load(inv.config_path, required=inv.config_path is not None) \
         if inv.delivery_mode else configuration.Config()
+    bounce_over_quota = _quota_policy(cfg) == "bounce"
     with _watchdog(cfg.get_int("delivery_timeout") if inv.delivery_mode
                    else limits.DELIVERY_TIMEOUT):
         plan = _plan_delivery(inv, cfg) if inv.delivery_mode else _plan_manual(inv)
         message = Message.read_from(stdin)
         if inv.headers:
             message = message.with_prefix([_header_line(h) for h in inv.headers])
-        return _execute(inv, plan, message, environ, stdout)
+        try:
+            return _execute(inv, plan, message, environ, stdout)
+        except QuotaExceeded as exc:
+            if bounce_over_quota:
+                exc.bounce()
+            raise
+
+
+def _quota_policy(cfg: configuration.Config) -> str:
+    policy = cfg.get("quota_overflow").strip().lower()
+    if policy not in ("defer", "bounce"):
+        raise ConfigError(f"{cfg.path}: quota_overflow = {policy!r}: use defer or bounce")
+    return policy
 
 
 def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[str, str],
@@ -101,7 +121,9 @@ def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[st
     effects = RealEffects(reporter=Reporter(inv.prog), stdout=stdout)
     state = FilterState(variables=variables, message=message, environ=dict(environ),
                         envelope_sender=sender, embedded=inv.embedded,
-                        delivery_mode=plan.delivery_mode, command_timeout=plan.command_timeout)
+                        delivery_mode=plan.delivery_mode, command_timeout=plan.command_timeout,
+                        quota_warn_percent=inv.quota_warn_percent or 0,
+                        quota_warn_file=inv.quota_warn_file or "")
     interp = Interpreter(state, effects)
     if interp.verbose >= 2:
         effects.warn(f"Message envelope sender={sender}")

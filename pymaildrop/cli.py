@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except MaildropError as exc:
         where = getattr(exc, "where", None)
-        _report(prog, f"{prog}: {where + ': ' if where else ''}{exc.message}")
+        status = f"{exc.dsn} " if exc.dsn else ""
+        _report(prog, f"{status}{prog}: {where + ': ' if where else ''}{exc.message}")
         return exc.code
     except KeyboardInterrupt:
         _report(prog, f"{prog}: interrupted; delivery deferred")

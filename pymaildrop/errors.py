@@ -15,10 +15,15 @@ from pymaildrop.exits import ExitCode
 
 
 class MaildropError(Exception):
-    """Base class: a failure that ends delivery with `code`."""
+    """Base class: a failure that ends delivery with `code`.
+
+    `dsn`, when set, is an RFC 3463 status printed first on the output line:
+    Postfix then uses it instead of the exit status (pipe(8), local(8)).
+    """
 
     code: ExitCode = ExitCode.TEMPFAIL
     trappable = True
+    dsn: str | None = None
 
     def __init__(self, message: str, *, code: ExitCode | None = None) -> None:
         super().__init__(message)
@@ -107,4 +112,11 @@ class DeliveryError(MaildropError):
 
 
 class QuotaExceeded(DeliveryError):
-    """The maildir is over its Maildir++ quota."""
+    """The maildir is over its Maildir++ quota: 4.2.2 (deferred) unless bounced."""
+
+    dsn = "4.2.2"
+
+    def bounce(self) -> None:
+        """Make this a permanent failure: 5.2.2, EX_CANTCREAT (quota_overflow = bounce)."""
+        self.dsn = "5.2.2"
+        self.code = ExitCode.CANTCREAT

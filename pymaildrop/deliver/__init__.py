@@ -40,6 +40,8 @@ class MailboxOptions(NamedTuple):
     locktimeout: int = limits.LOCKTIMEOUT
     lockrefresh: int = limits.LOCKREFRESH
     hostname: str = _HOSTNAME                # host part of maildir and dot-lock names
+    warn_percent: int = 0                    # -w: warn when a maildir is this full (0: never)
+    warn_file: str = ""                      # -W: the warning's text (default /etc/quotawarnmsg)
 
 
 def describe_oserror(exc: OSError) -> str:

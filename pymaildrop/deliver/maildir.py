@@ -109,15 +109,18 @@ def _new_name(hostname: str) -> _Name:
 
 # DELIVERY
 
-def deliver(message: Message, path: str, opts: MailboxOptions) -> str:
-    """Deliver message into the maildir at path; return the new file's path."""
+def deliver(message: Message, path: str, opts: MailboxOptions, *, counted: bool = True) -> str:
+    """Deliver message into the maildir at path; return the new file's path.
+
+    counted=False skips the quota (pymaildrop's own quota warnings).
+    """
     if not is_maildir(path):
         raise DeliveryError(f"cannot deliver to {path}: not a maildir "
                             f"(no {', '.join(m + '/' for m in missing_parts(path))})",
                             mailbox=path)
     flags = _checked_flags(path, opts.flags)
     keywords = keyword_lines(opts.keywords)
-    keeps_quota = quota.check(path, message.size, opts.quota)
+    keeps_quota = quota.check(path, message.size, opts.quota) if counted else False
     name, temp, fd = _create_in_tmp(path, message.size, opts)
     keyword_file: str | None = None
     try:
@@ -137,6 +140,10 @@ def deliver(message: Message, path: str, opts: MailboxOptions) -> str:
         raise
     if keeps_quota:
         quota.record(path, message.size)
+        if opts.warn_percent:
+            from pymaildrop.deliver import quotawarn
+
+            quotawarn.maybe_warn(path, opts)
     return target
 
 

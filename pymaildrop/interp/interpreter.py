@@ -52,7 +52,8 @@ class FilterState:
                  envelope_sender: str = "MAILER-DAEMON", embedded: bool = False,
                  delivery_mode: bool = False, cwd: str | None = None,
                  command_timeout: float = limits.COMMAND_TIMEOUT,
-                 parse: Callable[[str, str], ast.Program] | None = None) -> None:
+                 parse: Callable[[str, str], ast.Program] | None = None,
+                 quota_warn_percent: int = 0, quota_warn_file: str = "") -> None:
         self.variables = variables
         self.message = message
         self.environ: Mapping[str, str] = environ if environ is not None else {}
@@ -62,6 +63,8 @@ class FilterState:
         self.cwd = cwd
         self.command_timeout = command_timeout
         self.parse = parse
+        self.quota_warn_percent = quota_warn_percent
+        self.quota_warn_file = quota_warn_file
 
 
 class Interpreter:
@@ -383,6 +386,8 @@ class Interpreter:
             locktimeout=_int_var(v.get("LOCKTIMEOUT"), limits.LOCKTIMEOUT),
             lockrefresh=_int_var(v.get("LOCKREFRESH"), limits.LOCKREFRESH),
             hostname=v.get("HOSTNAME", "") or os.uname().nodename,
+            warn_percent=self.state.quota_warn_percent,
+            warn_file=self.state.quota_warn_file,
         )
 
     def command_context(self) -> CommandContext:

@@ -257,3 +257,48 @@ def test_lookup_tool(site: Site) -> None:
 
 def test_root_dir_is_root_checkout() -> None:
     assert (ROOT / "pymaildrop").is_dir()
+
+
+def test_over_quota_defers_with_4_2_2(site: Site) -> None:
+    site.user_filter('MAILDIRQUOTA="100S"\n')
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 75
+    assert proc.stderr.startswith(b"4.2.2 ")          # Postfix shows this status
+    assert site.delivered(site.home()) == []
+
+
+def test_over_quota_bounces_with_5_2_2_when_configured(site: Site) -> None:
+    site.write_config(quota_overflow="bounce")
+    site.user_filter('MAILDIRQUOTA="100S"\n')
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 73
+    assert proc.stderr.startswith(b"5.2.2 ")          # overrides the status for Postfix
+    assert site.delivered(site.home()) == []
+
+
+def test_quota_from_the_user_database(site: Site) -> None:
+    site.write_config(user_databases=f"userdb:{site.top}/userdb")
+    home = site.make_home()
+    (site.top / "userdb").write_text(
+        f"user1@example.com\tuid={NOBODY.pw_uid}|gid={NOBODY.pw_gid}|home={home}"
+        f"|mail={home}/|quota=100S\n")
+    os.chmod(site.top / "userdb", 0o600)
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 75 and proc.stderr.startswith(b"4.2.2 "), proc.stderr
+
+
+def test_bad_quota_policy_defers(site: Site) -> None:
+    site.write_config(quota_overflow="sometimes")
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 75 and b"quota_overflow" in proc.stderr
+
+
+def test_quota_warning_options(site: Site) -> None:
+    warn = site.top / "warnmsg"
+    warn.write_text("Subject: your mailbox is nearly full\n\nPlease.\n")
+    site.user_filter('MAILDIRQUOTA="400S"\n')
+    proc = site.run("-w", "50", "-W", str(warn), "-d", "user1@example.com")
+    assert proc.returncode == 0, proc.stderr
+    got = site.delivered(site.home())
+    assert SAMPLE in got and len(got) == 2
+    assert any(m.startswith(b"Date: ") and m.endswith(b"\nPlease.\n") for m in got)
