@@ -16,14 +16,16 @@ See also: maildropfilter(7) "getaddr", "hasaddr", "Patterns"; mime.py (the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
+
+from pymaildrop import limits
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     class _HasHeader(Protocol):
-        def header_lines(self) -> list[bytes]: ...
+        def raw_lines(self) -> Iterator[bytes]: ...
 
 # The headers whose values are address lists in the canonical search text.
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc",
@@ -134,12 +136,14 @@ def _atoms(text: str, i: int, end: int, tokens: list[Token]) -> None:
     """Split a run of atom characters: "!%/=?" are tokens of their own, but an
     RFC 2047 encoded word ("=?" up to the first "?=") is one atom."""
     start = i
+    last_close = text.rfind("?=", i, end)      # no encoded word can end after it
     while i < end:
         c = text[i]
         if c not in _GLUE:
             i += 1
             continue
-        close = text.find("?=", i + 2, end) if text.startswith("=?", i) else -1
+        word = c == "=" and text.startswith("=?", i) and i + 2 <= last_close
+        close = text.find("?=", i + 2, end) if word else -1
         if start < i:
             tokens.append(Token("a", text[start:i], start, i))
         if close >= 0:
@@ -185,6 +189,7 @@ def _quoted(text: str, i: int, tokens: list[Token]) -> int:
 def parse(tokens: list[Token]) -> list[Entry]:
     """Group tokens into entries: addresses, group names, ";" and lone comments."""
     out: list[Entry] = []
+    ahead = _Ahead(tokens)
     i, n = 0, len(tokens)
     while i < n:
         kind = tokens[i].kind
@@ -194,21 +199,33 @@ def parse(tokens: list[Token]) -> list[Entry]:
             out.append(Entry("semi"))
             i += 1
         else:
-            i = _parse_one(tokens, i, out)
+            i = _parse_one(tokens, i, ahead, out)
     return out
 
 
-def _parse_one(tokens: list[Token], i: int, out: list[Entry]) -> int:
+class _Ahead:
+    """For each token, where the next list separator or "<" is, and where the
+    words (and stray ">") that start there end; so parsing stays linear."""
+
+    __slots__ = ("stop", "words_end")
+
+    def __init__(self, tokens: list[Token]) -> None:
+        n = len(tokens)
+        self.stop = [n] * (n + 1)
+        self.words_end = [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            kind = tokens[i].kind
+            self.stop[i] = i if kind in (",", ";", "<") else self.stop[i + 1]
+            self.words_end[i] = self.words_end[i + 1] if kind in _WORDS or kind == ">" else i
+
+
+def _parse_one(tokens: list[Token], i: int, ahead: _Ahead, out: list[Entry]) -> int:
     n = len(tokens)
-    j = i
-    while j < n and (tokens[j].kind in _WORDS or tokens[j].kind == ">"):
-        j += 1
+    j = ahead.words_end[i]
     if j < n and tokens[j].kind == ":":
         out.append(Entry("group", name=[t for t in tokens[i:j] if t.kind != ">"]))
         return j + 1
-    end = i
-    while end < n and tokens[end].kind not in (",", ";", "<"):
-        end += 1
+    end = ahead.stop[i]
     if end < n and tokens[end].kind == "<":
         return _parse_angle(tokens, i, end, out)
     return _parse_plain(tokens, i, end, out)
@@ -460,12 +477,39 @@ def header_has_address(value: str, wanted: str) -> bool:
 
 def hasaddr(message: _HasHeader, address: str) -> bool:
     """maildrop's hasaddr(): address is in a To, Cc, Resent-To or Resent-Cc header."""
-    for line in message.header_lines():
-        name, colon, value = line.partition(b":")
-        if colon and name.lower().decode("latin-1") in HASADDR_HEADERS:
-            if header_has_address(value.decode("utf-8", "surrogateescape"), address):
-                return True
+    for name, value in _header_fields(message.raw_lines()):
+        if name.lower() in HASADDR_HEADERS and header_has_address(value, address):
+            return True
     return False
+
+
+def _header_fields(lines: Iterator[bytes]) -> Iterator[tuple[str, str]]:
+    """(name, value) of each top-level header, folded as maildrop folds them here.
+
+    COMPAT: a line that starts with any blank, a CR included, continues a header;
+    a NUL ends one.
+    """
+    current: list[bytes] = []
+    taken = 0
+    for line in lines:
+        if line in (b"\n", b"\r\n") or taken > limits.MAX_HEADER_BYTES:
+            break
+        taken += len(line)
+        raw = line[:-1] if line.endswith(b"\n") else line
+        raw = raw[:-1] if raw.endswith(b"\r") else raw
+        if current and raw[:1] in (b" ", b"\t", b"\r", b"\v", b"\f"):
+            current.append(raw)
+            continue
+        if current:
+            yield _field(current)
+        current = [raw]
+    if current:
+        yield _field(current)
+
+
+def _field(lines: list[bytes]) -> tuple[str, str]:
+    name, _, value = b"\n".join(lines).split(b"\0", 1)[0].partition(b":")
+    return name.decode("latin-1"), value.decode("utf-8", "surrogateescape")
 
 
 def envelope_from_return_path(value: str) -> str:

@@ -111,7 +111,8 @@ def _quota_policy(cfg: configuration.Config) -> str:
 def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[str, str],
              stdout: BinaryIO | None) -> int:
     account = plan.account
-    sender = envelope_sender(inv.sender, message.header_value("Return-Path"), account.name)
+    # COMPAT: maildrop reads only the first physical line of Return-Path.
+    sender = envelope_sender(inv.sender, message.header_first_line("Return-Path"), account.name)
     variables = initial_variables(
         environ=environ, import_environment=plan.import_environment, account=account,
         sender=sender, size=message.size, lines=message.lines, hostname=os.uname().nodename,

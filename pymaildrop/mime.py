@@ -1,20 +1,18 @@
-"""The canonical text that maildrop's patterns search, produced from a message as a stream.
+"""The canonical text that maildrop's patterns search, made from a message as a stream.
 
-Contract: iter_search_lines(message, header, body) yields, in document order,
-    the lines that a /pattern/:h, :b or :hb searches: header lines of the
-    message and of every MIME section in canonical form (unfolded, RFC 2047
-    decoded, address headers rewritten by addr.py), and the text of every
-    "text" section decoded from quoted-printable/base64 and converted to UTF-8,
-    exactly as "reformime -u" prints them.  header_search_lines() is the top
-    level header alone.  decode_encoded_words() is the RFC 2047 decoder.
-Safety: reads message.raw_lines() once per call and holds one line plus a
-    bounded header block (limits.MAX_HEADER_BYTES) at a time; small results are
-    cached per message (weakly).  Lines maildrop could not match (bytes that are
-    not UTF-8 left in a header name or address) are left out.
-Errors: none raised for any message content; a section in a character set
-    maildrop does not know ends the search text there, as in maildrop.
-See also: maildropfilter(7) "Patterns", "MIME encoding"; reformime(1) -u;
-    addr.py; RFC 2045, 2046, 2047.
+Contract: iter_search_lines(message, header, body) yields, in order, the lines a
+    /pattern/ with options h, b or hb searches, as "reformime -u" prints them:
+    the headers of the message and of each MIME section (unfolded, RFC 2047
+    decoded, address headers rewritten by addr.py) and the text sections,
+    decoded and converted to UTF-8.  header_search_lines() is the top header.
+Safety: one pass over message.raw_lines() per call, holding a line, a header
+    block (at most limits.MAX_HEADER_BYTES) and 64 KiB of text; small results
+    are cached per message (weakly).  Lines maildrop cannot match (bytes that
+    are not UTF-8 in a header) are left out; a NUL ends a line.
+Errors: none for any message content; text in a charset maildrop cannot
+    convert ends the search text there, as in maildrop (COMPAT).
+See also: maildropfilter(7) "Patterns", "MIME encoding"; reformime(1); addr.py;
+    tests/data/mime/ (the corpus checked against real maildrop).
 """
 
 from __future__ import annotations
@@ -27,14 +25,10 @@ from typing import TYPE_CHECKING
 
 from pymaildrop import limits
 
-_CACHE_LIMIT = 256 * 1024          # characters of search text kept per message and mode
-_Chunk = tuple[str, str]           # ("h" or "b", text)
-_Term = tuple[int, bool] | None    # (index of the boundary met, closing?) or None at the end
-_Walk = Generator[_Chunk, None, _Term]
-
-
 if TYPE_CHECKING:
     from typing import Protocol
+
+    from pymaildrop.addr import Token
 
     class _Readable(Protocol):
         @property
@@ -45,25 +39,22 @@ if TYPE_CHECKING:
 
         def raw_lines(self) -> Iterator[bytes]: ...
 
+_Chunk = tuple[str, str]           # ("h" or "b", text): header lines or body text
+_Term = tuple[int, bool] | None    # the boundary met (its index, closing?), None: the end
+_Walk = Generator[_Chunk, None, _Term]
+
+_CACHE_LIMIT = 256 * 1024          # characters of search text kept per message and mode
+_MAX_SECTIONS = 301                # COMPAT: maildrop's count of sections (a multipart is 2)
+_BATCH = 64 * 1024                 # bytes of text decoded at a time
+_MIME_FIELDS = ("mime-version", "content-type", "content-transfer-encoding")
+_B64_VALUES = {c: i for i, c in enumerate(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+_B64_DELETE = bytes(c for c in range(256) if c not in _B64_VALUES and c != 0x3D)
+_HEX = {c: int(chr(c), 16) for c in b"0123456789abcdefABCDEF"}
+
 
 class _Stop(Exception):
-    """A section in an unknown character set: maildrop's search text ends."""
-
-
-# CACHE
-
-_Store = dict[object, list[str]]
-_cache: weakref.WeakKeyDictionary[object, _Store] = weakref.WeakKeyDictionary()
-
-
-def _cached(message: object) -> _Store:
-    try:
-        entry = _cache.get(message)
-        if entry is None:
-            entry = _cache[message] = {}
-        return entry
-    except TypeError:              # not weakly referenceable: no cache
-        return {}
+    """Text in a charset maildrop cannot convert: the search text ends."""
 
 
 # PUBLIC
@@ -71,11 +62,11 @@ def _cached(message: object) -> _Store:
 
 def header_search_lines(message: _Readable) -> list[str]:
     """The top-level header in canonical form, one str per line."""
-    store = _cached(message)
+    store = _store(message)
     lines = store.get("top")
     if lines is None:
         head = _read_header(_Source(message), [])
-        lines = [line for text in head.texts for line in _emit_lines(canonical_header(text))]
+        lines = [x for text in head.texts for x in _lines_of(canonical_header(text) + "\n")]
         store["top"] = lines
     return list(lines)
 
@@ -84,14 +75,45 @@ def iter_search_lines(message: _Readable, header: bool, body: bool) -> Iterator[
     """The lines a pattern with options h (header) and/or b (body) searches."""
     if not header and not body:
         return iter(())
-    store = _cached(message)
+    store = _store(message)
     done = store.get((header, body))
     if done is not None:
         return iter(done)
-    return _tee(_assemble(_walk(message, header, body), header, body), store, (header, body))
+    lines = _assemble(_walk(message, _Want(header, body)), header, body)
+    return _keep(lines, store, (header, body))
 
 
-def _tee(lines: Iterator[str], store: _Store, key: object) -> Iterator[str]:
+def canonical_header(text: str) -> str:
+    """One header (its lines joined by newlines, CRs removed) as the search text shows it."""
+    from pymaildrop import addr
+
+    text = text.split("\0", 1)[0]
+    name, colon, value = text.partition(":")
+    if not colon:
+        return text + ": "         # COMPAT: a line without a colon is all name
+    value = value.replace("\n", " ").strip(" \t\r\n\v\f")
+    if name.lower() in addr.ADDRESS_HEADERS:
+        value = addr.canonical_address_header(value)
+    else:
+        value = decode_encoded_words(value)
+    return f"{name}: {value}"
+
+
+# THE CACHE AND THE LINES
+
+_Store = dict[object, list[str]]
+_stores: weakref.WeakKeyDictionary[object, _Store] = weakref.WeakKeyDictionary()
+
+
+def _store(message: object) -> _Store:
+    try:
+        return _stores.setdefault(message, {})
+    except TypeError:              # not weakly referenceable: no cache
+        return {}
+
+
+def _keep(lines: Iterator[str], store: _Store, key: object) -> Iterator[str]:
+    """Pass lines on; store them if they all came and are few enough."""
     kept: list[str] | None = []
     size = 0
     for line in lines:
@@ -113,54 +135,37 @@ def _assemble(chunks: Iterable[_Chunk], header: bool, body: bool) -> Iterator[st
         for kind, text in chunks:
             if not (header if kind == "h" else body):
                 continue
-            end = text.find("\n")
-            if end < 0:
+            if "\n" not in text:
                 partial.append(text)
                 continue
-            if end == len(text) - 1 and not partial:        # the common case: one line
-                line = _searchable(text[:-1])
-                if line is not None:
-                    yield line
-                continue
-            pieces = text.split("\n")
             if partial:
-                partial.append(pieces[0])
-                pieces[0] = "".join(partial)
+                partial.append(text)
+                text = "".join(partial)
                 partial = []
-            last = pieces.pop()
-            if last:
-                partial.append(last)
-            for piece in pieces:
-                line = _searchable(piece)
-                if line is not None:
-                    yield line
+            cut = text.rindex("\n") + 1
+            if cut < len(text):
+                partial.append(text[cut:])
+            yield from _lines_of(text[:cut])
     except _Stop:
         pass
     if partial:
-        line = _searchable("".join(partial))
-        if line is not None:
-            yield line
+        yield from _lines_of("".join(partial) + "\n")
 
 
-def _searchable(line: str) -> str | None:
-    """A line as maildrop's matcher sees it: cut at NUL; None if it holds non-UTF-8 bytes."""
-    if "\0" in line:
-        line = line[:line.index("\0")]
-    if line.isascii():
-        return line
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        return None    # COMPAT: PCRE refuses a line that is not UTF-8; it never matches
-    return line
+def _lines_of(text: str) -> Iterator[str]:
+    """The lines of text (which ends in a newline) that maildrop can match, cut at NUL."""
+    for line in text[:-1].split("\n"):
+        if "\0" in line:
+            line = line[:line.index("\0")]
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                continue           # COMPAT: PCRE refuses a line that is not UTF-8
+        yield line
 
 
 # RFC 2047
-
-_B64_VALUES = {c: i for i, c in enumerate(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-_HEX = {c: int(chr(c), 16) for c in b"0123456789abcdefABCDEF"}
-_SPACE = " \t\r\n"
 
 
 def drop_invalid(text: str) -> str:
@@ -176,45 +181,41 @@ def drop_invalid(text: str) -> str:
 def decode_encoded_words(text: str) -> str:
     """Decode RFC 2047 encoded words anywhere in text, as maildrop does.
 
-    Whitespace between two encoded words is dropped; an unknown character set
-    gives "[unknown character set: NAME -> utf-8]"; bytes that are not valid in
-    their character set are dropped.
+    Whitespace between two encoded words goes; an unknown charset gives
+    "[unknown character set: NAME -> utf-8]"; invalid bytes are dropped.
     """
     if "=?" not in text:
         return drop_invalid(text)
     out: list[str] = []
     i, after_word = 0, -1
-    while True:
-        j = text.find("=?", i)
-        if j < 0:
-            out.append(drop_invalid(text[i:]))
-            return "".join(out)
-        word = _encoded_word(text, j)
+    last_close = text.rfind("?=")          # no encoded word can end after it
+    while (j := text.find("=?", i)) >= 0:
+        word = _encoded_word(text, j) if j + 2 < last_close else None
         if word is None:
             out.append(drop_invalid(text[i:j + 1]))
             i = j + 1
             continue
         gap = text[i:j]
-        if not (i == after_word and gap.strip(_SPACE) == ""):
+        if not (i == after_word and not gap.strip(" \t\r\n")):
             out.append(drop_invalid(gap))
-        end, decoded = word
-        out.append(decoded)
-        i = after_word = end
+        out.append(word[1])
+        i = after_word = word[0]
+    out.append(drop_invalid(text[i:]))
+    return "".join(out)
 
 
 def decode_word(text: str) -> str | None:
     """text decoded if it is exactly one encoded word, else None."""
-    if not text.startswith("=?"):
-        return None
-    word = _encoded_word(text, 0)
+    word = _encoded_word(text, 0) if text.startswith("=?") else None
     return word[1] if word is not None and word[0] == len(text) else None
 
 
 def _encoded_word(text: str, start: int) -> tuple[int, str] | None:
-    """Decode "=?charset?E...?text?=" at start: (its end, its text), or None.
+    """Decode "=?charset?E...?text?=" at start: (where it ends, its text), or None.
 
-    COMPAT: like maildrop, only the first letter after the charset names the
-    encoding; anything up to the next "?" is ignored.
+    COMPAT: only the letter after the charset names the encoding, and anything
+    up to the next "?" is skipped; a decoded NUL ends the word's text and a
+    decoded newline is a space.
     """
     q1 = text.find("?", start + 2)
     if q1 < 0 or q1 + 1 >= len(text) or text[q1 + 1] not in "QqBb":
@@ -229,12 +230,11 @@ def _encoded_word(text: str, start: int) -> tuple[int, str] | None:
     codec = charset_codec(charset) if charset else "utf-8"
     if codec is None:
         return end + 2, f"[unknown character set: {charset} -> utf-8]"
-    # COMPAT: a decoded NUL ends the word's text; a decoded newline is a space.
     return end + 2, raw.decode(codec, "ignore").split("\0", 1)[0].replace("\n", " ")
 
 
 def _q_word(data: bytes) -> bytes:
-    """The Q encoding as maildrop reads it: "_" is a space; "=XY" is always three
+    """The Q encoding as maildrop reads it: "_" is a space, "=XY" always takes three
     characters, and a character that is no hex digit counts as 0."""
     out = bytearray()
     i, n = 0, len(data)
@@ -245,25 +245,22 @@ def _q_word(data: bytes) -> bytes:
         elif c != 0x3D:
             out.append(c)
         elif i + 1 < n:
-            lo = _HEX.get(data[i + 2], 0) if i + 2 < n else 0
-            out.append(_HEX.get(data[i + 1], 0) * 16 + lo)
+            low = _HEX.get(data[i + 2], 0) if i + 2 < n else 0
+            out.append(_HEX.get(data[i + 1], 0) * 16 + low)
             i += 2
         i += 1
     return bytes(out)
 
 
 def _b_word(data: bytes) -> bytes:
-    """Base64 as maildrop reads encoded words: any stray character counts as zero."""
-    out = bytearray()
-    for k in range(0, len(data) - 3, 4):
-        out += _quad(data[k:k + 4], stray=0)
-    return bytes(out)
+    """Base64 as maildrop reads an encoded word: a stray character counts as 0."""
+    return b"".join(_quad(data[k:k + 4], stray=0) for k in range(0, len(data) - 3, 4))
 
 
 def _quad(q: bytes, stray: int) -> bytes:
     """Decode four base64 characters; "=" third drops the second byte, fourth the third.
 
-    COMPAT: "=" counts as the value 99 in the arithmetic, as in maildrop's decoder.
+    COMPAT: elsewhere "=" counts as the value 99, as in maildrop's decoder.
     """
     a, b, c, d = (99 if x == 0x3D else _B64_VALUES.get(x, stray) for x in q)
     out = bytearray([(a << 2 | b >> 4) & 0xFF])
@@ -287,10 +284,10 @@ _codec_cache: dict[str, str | None] = {}
 
 
 def charset_codec(charset: str) -> str | None:
-    """The Python codec for a MIME charset name, or None if maildrop would not know it.
+    """The Python codec for a MIME charset name, or None if maildrop does not know it.
 
-    The system's iconv (which maildrop uses) decides which names are known,
-    when it can be asked; Python's codecs do the converting.
+    The C library's iconv (which maildrop uses) decides which names are
+    known, when it can be asked; Python's codecs do the converting.
     """
     key = charset.lower()
     fast = _FAST_CODECS.get(key)
@@ -306,11 +303,9 @@ def charset_codec(charset: str) -> str | None:
 def _lookup_codec(charset: str, key: str) -> str | None:
     python = _python_codec(key) or _python_codec(_iconv_name(key))
     known = _iconv_knows(charset)
-    if known is False:
-        return None
     if known is None:
         return python
-    return python or "utf-8"
+    return (python or "utf-8") if known else None
 
 
 def _iconv_name(key: str) -> str:
@@ -319,9 +314,8 @@ def _iconv_name(key: str) -> str:
 
 
 def _python_codec(key: str) -> str | None:
-    key = _PY_ALIASES.get(key, key)
     try:
-        info = codecs.lookup(key)
+        info = codecs.lookup(_PY_ALIASES.get(key, key))
     except (LookupError, ValueError):
         return None
     if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
@@ -335,62 +329,28 @@ def _iconv_knows(charset: str) -> bool | None:
         import ctypes
 
         libc = ctypes.CDLL(None)
-        open_, close = libc.iconv_open, libc.iconv_close
+        iconv_open, iconv_close = libc.iconv_open, libc.iconv_close
     except (OSError, AttributeError, ImportError):
         return None
-    open_.restype = ctypes.c_void_p
-    open_.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    close.argtypes = [ctypes.c_void_p]
-    try:
-        handle = open_(b"UTF-8", charset.encode("utf-8", "surrogateescape"))
-    except ValueError:             # an embedded NUL
-        return False
+    iconv_open.restype = ctypes.c_void_p
+    iconv_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    iconv_close.argtypes = [ctypes.c_void_p]
+    handle = iconv_open(b"UTF-8", charset.encode("utf-8", "surrogateescape"))
     if handle is None or handle == ctypes.c_void_p(-1).value:
         return False
-    close(handle)
+    iconv_close(handle)
     return True
 
 
-# HEADERS
-
-
-def canonical_header(text: str) -> str:
-    """One header (folded lines joined by newlines) as the search text shows it."""
-    from pymaildrop import addr
-
-    text = text.split("\0", 1)[0]
-    name, colon, value = text.partition(":")
-    if not colon:
-        return text + ": "
-    value = _unfold(value).strip(" \t\r\n\v\f")
-    if name.lower() in addr.ADDRESS_HEADERS:
-        value = addr.canonical_address_header(value)
-    else:
-        value = decode_encoded_words(value)
-    return f"{name}: {value}".split("\0", 1)[0]
-
-
-def _unfold(value: str) -> str:
-    """Join folded lines: each line break before a blank becomes one space."""
-    if "\n" not in value:
-        return value
-    lines = value.split("\n")
-    out = [lines[0]]
-    for line in lines[1:]:
-        out.append((" " if line[:1] in (" ", "\t", "\v", "\f") else "\n") + line)
-    return "".join(out)
-
-
-def _emit_lines(canonical: str) -> list[str]:
-    return [line for line in (_searchable(x) for x in canonical.split("\n")) if line is not None]
+# HEADER BLOCKS
 
 
 class _Header:
     """A header block: the headers shown, how the block ended, and the MIME fields.
 
-    COMPAT: maildrop shows the lines with every CR removed and folds at a line
-    that starts with a blank; its MIME parser keeps the CRs inside lines and
-    also folds at a line that starts with a CR, so the two can differ.
+    COMPAT: maildrop shows the lines with every CR removed, folded where a line
+    then starts with a blank; its MIME parser keeps CRs inside lines and also
+    folds at a line that starts with a CR, so the two can differ.
     """
 
     __slots__ = ("texts", "term", "at_end", "last_break", "fields", "parsed")
@@ -399,8 +359,8 @@ class _Header:
         self.texts: list[str] = []         # the headers shown
         self.term: _Term = None
         self.at_end = False                # ended by a boundary or the end, not an empty line
-        self.last_break = b"\n"            # the line break of the last line read
-        self.fields: list[tuple[int, str, str]] = []   # (parsed header index, name, value)
+        self.last_break = b"\n"            # the line break of the last line
+        self.fields: list[tuple[int, str, str]] = []   # (parsed header number, name, value)
         self.parsed = 0                    # how many headers the MIME parser saw
 
     def mime_fields(self, all_headers: bool = True) -> list[tuple[str, str]]:
@@ -409,17 +369,32 @@ class _Header:
         return [(name, value) for index, name, value in self.fields if index < last]
 
 
-_MIME_FIELDS = ("mime-version", "content-type", "content-transfer-encoding")
-
-
 def _read_header(src: _Source, bounds: list[bytes]) -> _Header:
     """Read a header block up to an empty line, a boundary line or the end."""
     head = _Header()
-    parsed: list[list[str]] = []
-    shown = (0, 0)                 # headers and lines of the last one shown, once cut short
-    showing = True
+    raws = _header_raw_lines(src, bounds, head)
+    shown, cut = _shown_headers(raws)
+    for k, parts in enumerate(shown):
+        text = "\n".join(parts)
+        if head.at_end and not cut and k == len(shown) - 1:
+            head.texts.append(text.rstrip(" "))    # COMPAT: as maildrop shows it
+        else:
+            head.texts.append(text + "\n")
+    parsed = _parsed_headers(raws)
+    for k, parts in enumerate(parsed):
+        name, colon, value = "\n".join(parts).partition(":")
+        name = name.strip(" \t\r\n\v\f").lower()
+        if colon and name in _MIME_FIELDS:
+            head.fields.append((k, name, value.replace("\n", " ")))
+    head.parsed = len(parsed)
+    return head
+
+
+def _header_raw_lines(src: _Source, bounds: list[bytes], head: _Header) -> list[bytes]:
+    """The block's lines without their line breaks; notes in head how it ended."""
+    raws: list[bytes] = []
     taken = 0
-    while True:
+    while taken <= limits.MAX_HEADER_BYTES:
         line = src.next()
         if line is None:
             head.at_end = True
@@ -434,36 +409,30 @@ def _read_header(src: _Source, bounds: list[bytes]) -> _Header:
         raw = line[:-1] if line.endswith(b"\n") else line
         raw = raw[:-1] if raw.endswith(b"\r") else raw
         head.last_break = line[len(raw):]
-        if showing and raw.startswith(b"\r") and not (parsed and raw.strip(b"\r")):
-            showing = False        # COMPAT: a line of CRs ends the header maildrop shows
-            shown = (len(parsed), len(parsed[-1]) if parsed else 0)
-        _fold(parsed, raw.decode("utf-8", "surrogateescape"), line[:1] in b" \t\r\v\f")
+        raws.append(raw)
         taken += len(line)
-        if taken > limits.MAX_HEADER_BYTES:
-            break
-    _shown_texts(head, parsed, None if showing else shown)
-    for k, parts in enumerate(parsed):
-        name, colon, value = "\n".join(parts).partition(":")
-        name = name.strip(" \t\r\n\v\f").lower()
-        if colon and name in _MIME_FIELDS:
-            head.fields.append((k, name, value.replace("\n", " ")))
-    head.parsed = len(parsed)
-    return head
+    return raws
 
 
-def _shown_texts(head: _Header, parsed: list[list[str]], cut: tuple[int, int] | None) -> None:
-    """The headers as maildrop shows them: CRs removed, up to where cut says."""
-    if cut is not None:
-        count, lines = cut
-        parsed = parsed[:count]
-        if parsed:
-            parsed[-1] = parsed[-1][:lines]
-    for k, parts in enumerate(parsed):
-        text = "\n".join(parts).replace("\r", "")
-        if head.at_end and cut is None and k == len(parsed) - 1:
-            head.texts.append(text.rstrip(" "))    # COMPAT: as maildrop shows it
-        else:
-            head.texts.append(text + "\n")
+def _shown_headers(raws: list[bytes]) -> tuple[list[list[str]], bool]:
+    """The headers maildrop shows, and whether a line of CRs cut them short."""
+    shown: list[list[str]] = []
+    for raw in raws:
+        text = raw.replace(b"\r", b"").decode("utf-8", "surrogateescape")
+        if raw.startswith(b"\r") and not (shown and text):
+            return shown, True
+        _fold(shown, text, text[:1] in (" ", "\t", "\v", "\f"))
+    return shown, False
+
+
+def _parsed_headers(raws: list[bytes]) -> list[list[str]]:
+    """The headers as maildrop's MIME parser reads them."""
+    parsed: list[list[str]] = []
+    for raw in raws:
+        if raw.startswith(b"\0") and parsed:
+            parsed[-1] = [""]      # COMPAT: maildrop loses the header before a NUL line
+        _fold(parsed, raw.decode("utf-8", "surrogateescape"), raw[:1] in b" \t\r\v\f")
+    return parsed
 
 
 def _fold(headers: list[list[str]], text: str, continued: bool) -> None:
@@ -473,11 +442,11 @@ def _fold(headers: list[list[str]], text: str, continued: bool) -> None:
         headers.append([text])
 
 
-# MIME STRUCTURE
+# WHAT A SECTION HOLDS
 
 
 class _Kind:
-    """What a section's header says about its content (charset: "" for the default)."""
+    """What a section's header says about its content (charset "": the default)."""
 
     __slots__ = ("ctype", "params", "encoding", "charset")
 
@@ -491,27 +460,22 @@ class _Kind:
 
     @property
     def boundary(self) -> str | None:
-        if self.ctype.startswith("multipart/"):
-            return self.params.get("boundary")
-        return None
+        return self.params.get("boundary") if self.ctype.startswith("multipart/") else None
 
 
 def _kind(fields: list[tuple[str, str]], mime: bool, default: str,
           parent: _Kind | None = None) -> _Kind:
-    """The section's kind; a part without a charset or a Content-Transfer-Encoding
-    takes its multipart's (parent).
-
-    The last Content-Type names the type, but the parameters of all of them
-    count (later ones win); the last Content-Transfer-Encoding counts.
-    """
+    """The section's kind.  A part takes the charset and the transfer encoding of its
+    multipart (parent) unless it names its own.  The last Content-Type gives the
+    type, but the parameters of all of them count, later ones first (COMPAT)."""
     encodings = [value for name, value in fields if name == "content-transfer-encoding"]
     encoding = _words(encodings[-1]).lower() if encodings else ""
     if not encodings and parent is not None:
         encoding = parent.encoding
-    inherited = parent.charset if parent is not None else ""
     types = [value for name, value in fields if name == "content-type"]
     if not mime:
         return _Kind("text/plain", {}, encoding, "")
+    inherited = parent.charset if parent is not None else ""
     if not types:
         return _Kind(default, {}, encoding, inherited)
     params: dict[str, str] = {}
@@ -526,19 +490,14 @@ def _is_mime(fields: list[tuple[str, str]]) -> bool:
     from pymaildrop import addr
 
     versions = [value for name, value in fields if name == "mime-version"]
-    if not versions:
+    words = [t for t in addr.tokenize(versions[-1]) if t.kind != "c"] if versions else []
+    if not words or words[0].kind not in ("a", "q"):
         return False
-    for t in addr.tokenize(versions[-1]):
-        if t.kind == "c":
-            continue
-        if t.kind not in ("a", "q"):
-            return False
-        digits = t.text.lstrip(" \t")
-        sign = digits[:1] if digits[:1] in "+-" else ""
-        digits = digits[len(sign):]
-        number = digits[:len(digits) - len(digits.lstrip("0123456789"))]
-        return bool(number) and int(sign + number) == 1
-    return False
+    text = words[0].text.lstrip(" \t")
+    sign = text[:1] if text[:1] in ("+", "-") else ""
+    digits = text[len(sign):]
+    digits = digits[:len(digits) - len(digits.lstrip("0123456789"))]
+    return bool(digits) and int(sign + digits) == 1
 
 
 def _words(value: str) -> str:
@@ -551,13 +510,13 @@ def _words(value: str) -> str:
 def _content_type(value: str) -> tuple[str, dict[str, str]]:
     """The type and the parameters of a Content-Type value.
 
-    COMPAT: as maildrop reads it, a parameter is an atom, "=", and the tokens
-    after it joined without spaces up to ";" or through the first quoted
-    string (its raw text); comments and backslashes count for nothing.
+    COMPAT: a parameter is an atom, "=", and the tokens after it up to ";"
+    joined without spaces (a quoted string gives its raw text); comments and
+    backslashes count for nothing.  (reformime -u stops after a quoted string.)
     """
     from pymaildrop import addr
 
-    groups: list[list[addr.Token]] = [[]]
+    groups: list[list[Token]] = [[]]
     for t in addr.tokenize(value):
         if t.kind == ";":
             groups.append([])
@@ -565,24 +524,22 @@ def _content_type(value: str) -> tuple[str, dict[str, str]]:
             groups[-1].append(t)
     params: dict[str, str] = {}
     for group in groups[1:]:
-        if len(group) < 2 or group[0].kind != "a" or group[1].kind != "=":
-            continue
-        parts: list[str] = []
-        for t in group[2:]:
-            parts.append(t.text)
-            if t.kind in ("q", "u"):
-                break
-        params[group[0].text.lower()] = "".join(parts)
+        if len(group) >= 2 and group[0].kind == "a" and group[1].kind == "=":
+            params[group[0].text.lower()] = "".join(t.text for t in group[2:])
     return "".join(t.text for t in groups[0]).lower(), params
 
 
 def _boundary(line: bytes, bounds: list[bytes]) -> _Term:
-    """Which boundary (outermost first) line is, and whether it closes; None if none."""
+    """Which boundary (outermost first) line starts with, ignoring case, and whether
+    it closes; None if none."""
     for index, b in enumerate(bounds):
         end = 2 + len(b)
         if line[2:end].lower() == b:
             return index, line[end:end + 2] == b"--"
     return None
+
+
+# THE WALK
 
 
 class _Source:
@@ -596,7 +553,6 @@ class _Source:
         return next(self._lines, None)
 
 
-
 def _all_but_last(lines: Iterator[bytes]) -> Iterator[bytes]:
     held = next(lines, None)
     for line in lines:
@@ -606,39 +562,37 @@ def _all_but_last(lines: Iterator[bytes]) -> Iterator[bytes]:
 
 
 class _Want:
-    """Which parts of the search text are wanted."""
+    """Which parts of the search text are wanted, and how many sections were seen."""
 
-    __slots__ = ("header", "body")
+    __slots__ = ("header", "body", "sections")
 
     def __init__(self, header: bool, body: bool) -> None:
         self.header, self.body = header, body
+        self.sections = 0
+
+    def count(self) -> None:
+        """Count a section, or a section's being a multipart; _Stop past the limit.
+
+        COMPAT: past maildrop's limit the search text ends (reformime -u still
+        shows the header of the section that went past it); this also bounds
+        the nesting.
+        """
+        self.sections += 1
+        if self.sections > _MAX_SECTIONS:
+            raise _Stop
 
 
-def _walk(message: _Readable, header: bool, body: bool) -> Iterator[_Chunk]:
+def _walk(message: _Readable, want: _Want) -> Iterator[_Chunk]:
     src = _Source(message)
-    want = _Want(header, body)
     head = _read_header(src, [])
+    want.count()
     yield from _header_chunks(head)
     if not head.at_end:
-        kind = _kind(head.mime_fields(), _is_mime(head.mime_fields()), "text/plain")
-        yield from _content(src, [], kind, want, trim=False, top=True)
+        fields = head.mime_fields()
+        yield from _content(src, [], _kind(fields, _is_mime(fields), "text/plain"), want,
+                            trim=False, top=True)
     elif head.parsed and want.body:
         yield from _headers_only(head)
-
-
-def _headers_only(head: _Header) -> Iterator[_Chunk]:
-    """COMPAT: a message that is all header has, for maildrop, a body of one line break,
-    read by the Content-Type and Content-Transfer-Encoding of every header but the
-    last, with or without a Mime-Version (maildrop checks that at the empty line)."""
-    kind = _kind(head.mime_fields(False), True, "text/plain")
-    if kind.is_text or kind.ctype == "message/rfc822":
-        codec = charset_codec(kind.charset) if kind.charset else "utf-8"
-        if codec is None:
-            raise _Stop
-        decode = _decoder(kind.encoding, codec)
-        text = decode.line(head.last_break) + decode.end()
-        if text:
-            yield "b", text
 
 
 def _header_chunks(head: _Header) -> Iterator[_Chunk]:
@@ -646,12 +600,40 @@ def _header_chunks(head: _Header) -> Iterator[_Chunk]:
         yield "h", canonical_header(text) + "\n"
 
 
+def _headers_only(head: _Header) -> Iterator[_Chunk]:
+    """COMPAT: a message that is all header has, for maildrop, a body of one line break."""
+    kind = _unended_kind(head, "text/plain", None)
+    if kind.is_text or kind.ctype == "message/rfc822":
+        decode = _decoder(kind.encoding, _text_codec(kind))
+        text = decode.line(head.last_break) + decode.end()
+        if text:
+            yield "b", text
+
+
+def _unended_kind(head: _Header, default: str, parent: _Kind | None) -> _Kind:
+    """COMPAT: the kind of a section whose header never met an empty line: maildrop
+    leaves out the last header, and wants no Mime-Version (it checks that there)."""
+    return _kind(head.mime_fields(False), True, default, parent)
+
+
+def _text_codec(kind: _Kind) -> str:
+    """The codec of a text section; _Stop if maildrop cannot convert its charset."""
+    codec = charset_codec(kind.charset) if kind.charset else "utf-8"
+    if codec is None:
+        raise _Stop
+    return codec
+
+
 def _section(src: _Source, bounds: list[bytes], want: _Want, parent: _Kind | None,
              default: str, trim: bool) -> _Walk:
-    """A MIME part of parent, or (parent None) an attached message: header, then content."""
+    """A part of multipart parent, or (parent None) an attached message."""
     head = _read_header(src, bounds)
+    want.count()
     yield from _header_chunks(head)
     if head.at_end:
+        kind = _unended_kind(head, default, parent)
+        if want.body and (kind.is_text or kind.ctype == "message/rfc822"):
+            _text_codec(kind)
         return head.term
     fields = head.mime_fields()
     kind = _kind(fields, parent is not None or _is_mime(fields), default, parent)
@@ -667,18 +649,16 @@ def _content(src: _Source, bounds: list[bytes], kind: _Kind, want: _Want,
     if kind.ctype == "message/rfc822":
         return (yield from _section(src, bounds, want, None, "text/plain", trim=False))
     if kind.is_text and want.body:
-        codec = charset_codec(kind.charset) if kind.charset else "utf-8"
-        if codec is None:
-            raise _Stop            # COMPAT: maildrop stops at text it cannot convert
-        return (yield from _text(src, bounds, _decoder(kind.encoding, codec), trim))
-    if top and not want.body:
-        return None                # nothing after this can be searched
+        return (yield from _text(src, bounds, _decoder(kind.encoding, _text_codec(kind)), trim))
+    if top:
+        return None                # nothing after this is searched: no need to read on
     return _skip(src, bounds)
 
 
 def _multipart(src: _Source, bounds: list[bytes], boundary: str, kind: _Kind,
                want: _Want) -> _Walk:
     """Parts up to the closing boundary; a boundary of an enclosing multipart ends them too."""
+    want.count()
     mine = len(bounds)
     inner = bounds + [boundary.encode("utf-8", "surrogateescape").lower()]
     default = "message/rfc822" if kind.ctype == "multipart/digest" else "text/plain"
@@ -692,41 +672,28 @@ def _multipart(src: _Source, bounds: list[bytes], boundary: str, kind: _Kind,
 
 def _skip(src: _Source, bounds: list[bytes]) -> _Term:
     """Pass over lines up to a boundary line (returning which) or the end."""
-    if not bounds:
-        while src.next() is not None:
-            pass
-        return None
-    while True:
-        line = src.next()
-        if line is None:
-            return None
-        if line.startswith(b"--"):
+    while (line := src.next()) is not None:
+        if bounds and line.startswith(b"--"):
             term = _boundary(line, bounds)
             if term is not None:
                 return term
-
-
-_BATCH = 64 * 1024                 # bytes of text decoded at a time
+    return None
 
 
 def _text(src: _Source, bounds: list[bytes], decode: _Decoder, trim: bool) -> _Walk:
-    """Decode a text section; before a boundary the last line break is not text."""
+    """Decode a text section; in a multipart (trim) its last line break is not text."""
     batch: list[bytes] = []
     size = 0
     held: bytes | None = None
     term: _Term = None
-    while True:
-        line = src.next()
-        if line is None:
-            break
+    while (line := src.next()) is not None:
         if bounds and line.startswith(b"--"):
             term = _boundary(line, bounds)
             if term is not None:
                 break
         if held is not None:
-            data = decode.transfer(held)
-            batch.append(data)
-            size += len(data)
+            batch.append(decode.transfer(held))
+            size += len(batch[-1])
             if size > _BATCH:
                 yield "b", decode.chars(b"".join(batch))
                 batch, size = [], 0
@@ -743,8 +710,6 @@ def _text(src: _Source, bounds: list[bytes], decode: _Decoder, trim: bool) -> _W
 
 
 # BODY DECODING
-
-_B64_DELETE = bytes(c for c in range(256) if c not in _B64_VALUES and c != 0x3D)
 
 
 class _Decoder:
@@ -775,47 +740,43 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
-def _decoder(encoding: str, codec: str | None) -> _Decoder:
+def _decoder(encoding: str, codec: str) -> _Decoder:
     if encoding == "quoted-printable":
-        return _Decoder(_qp_line, codec or "utf-8")
+        return _Decoder(_qp_line, codec)
     if encoding == "base64":
-        return _Decoder(_Base64().feed, codec or "utf-8")
-    return _Decoder(_identity, codec or "utf-8")
+        return _Decoder(_Base64().feed, codec)
+    return _Decoder(_identity, codec)
 
 
 def _qp_line(line: bytes) -> bytes:
     """Decode one line of quoted-printable.
 
-    "=XY" is a byte; "=" followed by blanks or by the line's end is a soft line
-    break (COMPAT: maildrop drops whatever follows the blank, too); a bad escape
-    loses its "=" and, if one followed, its one hex digit.
+    "=XY" is a byte; "=" before a blank or the line's end is a soft line break
+    (COMPAT: what follows the blank goes too); a bad escape loses its "=" and,
+    if one follows, its single hex digit.
     """
     if b"=" not in line:
         return line
     body, eol = (line[:-1], b"\n") if line.endswith(b"\n") else (line, b"")
     out = bytearray()
     i, n = 0, len(body)
-    while i < n:
-        eq = body.find(b"=", i)
-        if eq < 0:
-            out += body[i:]
-            break
+    while (eq := body.find(b"=", i)) >= 0:
         out += body[i:eq]
-        nxt = body[eq + 1] if eq + 1 < n else None
-        if nxt is None or nxt in b" \t\r":
-            return bytes(out)                  # a soft line break
-        hi = _HEX.get(nxt)
-        lo = _HEX.get(body[eq + 2]) if eq + 2 < n else None
-        if hi is not None and lo is not None:
-            out.append(hi * 16 + lo)
+        if eq + 1 == n or body[eq + 1] in b" \t\r":
+            return bytes(out)      # a soft line break
+        high = _HEX.get(body[eq + 1])
+        low = _HEX.get(body[eq + 2]) if eq + 2 < n else None
+        if high is not None and low is not None:
+            out.append(high * 16 + low)
             i = eq + 3
         else:
-            i = eq + (2 if hi is not None else 1)
+            i = eq + (2 if high is not None else 1)
+    out += body[i:]
     return bytes(out) + eol
 
 
 class _Base64:
-    """Streaming base64: stray characters ignored, "=" ends a group, partial groups dropped."""
+    """Streaming base64: stray characters skipped, partial groups dropped (see _quad)."""
 
     def __init__(self) -> None:
         self._rest = b""
@@ -828,3 +789,4 @@ class _Base64:
         if b"=" not in data:
             return binascii.a2b_base64(data)
         return b"".join(_quad(data[k:k + 4], stray=0) for k in range(0, whole, 4))
+
