@@ -44,6 +44,13 @@ class MailboxOptions(NamedTuple):
     warn_file: str = ""                      # -W: the warning's text (default /etc/quotawarnmsg)
 
 
+def warn(fmt: str, *args: object) -> None:
+    """Report something the delivery survived (logging is imported only then)."""
+    import logging
+
+    logging.getLogger("pymaildrop.deliver").warning(fmt, *args)
+
+
 def describe_oserror(exc: OSError) -> str:
     """Return the errno text of exc ("Permission denied"), never a traceback."""
     if exc.errno is not None:

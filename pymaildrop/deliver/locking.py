@@ -1,12 +1,16 @@
 """Dot-locks and kernel (fcntl) locks, for mbox delivery and the filter statements.
 
 Contract: dotlock(path, opts) holds the lock file `path` (created by linking a
-    "<pid>.<n>.<host>" temp file that holds "<pid>\\n"), refreshes it every
-    LOCKREFRESH s and removes it on exit; flock(path) holds an fcntl write lock
-    on `path`, creating it (mode 0600) if missing; lock_fd() locks an open file.
+    "<pid>.<n>.<host>" temp file that holds "<pid>\\n<host>\\n"), refreshes it
+    every LOCKREFRESH s and removes it on exit; it yields a DotLock whose
+    note() writes one journal line into the lock file (mbox.py records the
+    mailbox size there before appending).  flock(path) holds an fcntl write
+    lock on `path`, creating it (mode 0600) if missing; lock_fd() locks an fd.
 Safety: attempts sleep in between (LOCKSLEEP, never a busy loop) and give up
-    after MAX_WAIT s; a dot-lock older than LOCKTIMEOUT is stale and removed;
-    only our own lock file (same inode) is refreshed or removed.
+    after MAX_WAIT s; a dot-lock older than LOCKTIMEOUT is stale, and so is at
+    once one whose holder is known dead on this host; before a stale lock is
+    removed, on_stale(its content) may repair what the holder left half done.
+    Only our own lock file (same inode) is refreshed or removed.
 Errors: DeliveryError naming the lock and the reason (errno text, or how long
     another process held it).
 See also: maildropfilter(7) "dotlock", "flock", LOCK*; mbox.py.
@@ -22,7 +26,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pymaildrop import limits
 from pymaildrop.deliver import MailboxOptions, describe_oserror
@@ -44,22 +48,45 @@ DOTLOCK_FILE_MODE = 0o644
 # COMPAT: maildrop creates a missing `flock` file 0600, whatever UMASK says.
 FLOCK_FILE_MODE = 0o600
 
-# Bytes of a lock file read to name its holder's pid.
-_PID_BYTES = 32
+# Bytes of a lock file read: pid, host and one journal line.
+_LOCK_BYTES = 4096
 
 _counter = itertools.count()
 
 
 # DOT-LOCKS
 
+class DotLock:
+    """A dot-lock we hold: its path, an fd open on it, and its journal line."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+        self.header = os.fstat(fd).st_size
+
+    def note(self, line: bytes) -> None:
+        """Record one journal line in the lock file, durably, replacing any before."""
+        os.ftruncate(self.fd, self.header)
+        os.pwrite(self.fd, line, self.header)
+        os.fsync(self.fd)
+
+    def clear(self) -> None:
+        """Forget the journal line (the work it described is complete)."""
+        os.ftruncate(self.fd, self.header)
+
+
+StaleHandler = Callable[[bytes], None]
+
+
 @contextlib.contextmanager
-def dotlock(path: str, opts: MailboxOptions) -> Iterator[None]:
+def dotlock(path: str, opts: MailboxOptions,
+            on_stale: StaleHandler | None = None) -> Iterator[DotLock]:
     """Hold the dot-lock file `path` for the duration of the block."""
-    mine = _acquire(path, opts)       # an fd open on our lock: its inode cannot be reused
+    mine = _acquire(path, opts, on_stale)   # an fd open on our lock: its inode cannot be reused
     stop = threading.Event()
     refresher = _start_refresher(path, mine, opts.lockrefresh, stop)
     try:
-        yield
+        yield DotLock(path, mine)
     finally:
         stop.set()
         if refresher is not None:
@@ -67,19 +94,22 @@ def dotlock(path: str, opts: MailboxOptions) -> Iterator[None]:
         _release(path, mine)
 
 
-def _acquire(path: str, opts: MailboxOptions) -> int:
+def _acquire(path: str, opts: MailboxOptions, on_stale: StaleHandler | None) -> int:
     deadline = time.monotonic() + MAX_WAIT
     pause = max(float(opts.locksleep), MIN_SLEEP)
     while True:
         mine = _try_link(path, opts.hostname)
         if mine is not None:
             return mine
-        holder = _remove_if_stale(path, opts.locktimeout)
+        holder, dead = _remove_if_stale(path, opts, on_stale)
         left = deadline - time.monotonic()
         if left <= 0:
             raise DeliveryError(f"cannot lock {path}: held by another process{holder} "
                                 f"for more than {MAX_WAIT:g} s", mailbox=path)
-        # Also after removing a stale lock: another waiter may be removing it too.
+        if dead:
+            continue          # its holder is gone: try again at once
+        # COMPAT: also after removing a lock for its age, as maildrop: another
+        # waiter may be removing it too.
         time.sleep(min(pause, left))
 
 
@@ -91,7 +121,7 @@ def _temp_name(path: str, hostname: str) -> str:
 def _try_link(path: str, hostname: str) -> int | None:
     """Make the lock by linking a temp file to `path`; None when it exists."""
     temp = _temp_name(path, hostname)
-    fd = _write_temp(temp)
+    fd = _write_temp(temp, hostname)
     try:
         os.link(temp, path)
     except FileExistsError:
@@ -107,7 +137,7 @@ def _try_link(path: str, hostname: str) -> int | None:
     return fd
 
 
-def _write_temp(temp: str) -> int:
+def _write_temp(temp: str, hostname: str) -> int:
     # SECURITY: O_EXCL|O_NOFOLLOW: never write through a file or link planted here.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -120,7 +150,7 @@ def _write_temp(temp: str) -> int:
         raise DeliveryError(f"cannot create a dot-lock at {temp}: {describe_oserror(exc)}",
                             mailbox=temp) from exc
     try:
-        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        os.write(fd, f"{os.getpid()}\n{_one_line(hostname)}\n".encode("utf-8", "replace"))
     except OSError as exc:
         os.close(fd)
         _unlink_quietly(temp)
@@ -137,36 +167,68 @@ def _linked_anyway(temp: str) -> bool:
         return False
 
 
-def _remove_if_stale(path: str, timeout: int) -> str:
-    """Remove the lock if it is older than timeout s; return " (pid N)" or ""."""
+def _remove_if_stale(path: str, opts: MailboxOptions, on_stale: StaleHandler | None
+                     ) -> tuple[str, bool]:
+    """Remove the lock if it is stale; return its holder (" (pid N)" or "") and
+    whether it was removed because that holder is dead.
+
+    Stale: older than LOCKTIMEOUT, or -- at once -- made on this host by a
+    process that no longer exists.  on_stale(content) runs first and may
+    raise to keep the lock (its holder's work could not be made safe).
+    """
     try:
         st = os.lstat(path)
     except OSError:
-        return ""
-    holder = _holder(path)
-    if timeout <= 0 or time.time() - st.st_mtime <= timeout:
-        return holder
+        return "", False
+    content = _read_lock(path)
+    pid_text = content.split(b"\n", 1)[0].strip()
+    holder = f" (pid {pid_text.decode('ascii')})" if pid_text.isdigit() else ""
+    old = opts.locktimeout > 0 and time.time() - st.st_mtime > opts.locktimeout
+    dead = not old and _holder_is_dead(content, opts.hostname)
+    if not old and not dead:
+        return holder, False
+    if on_stale is not None:
+        on_stale(content)
     # Narrow the race with a holder that re-creates it: re-check just before unlinking.
     with contextlib.suppress(OSError):
         again = os.lstat(path)
         if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
             os.unlink(path)
-    return holder
+    return holder, dead
 
 
-def _holder(path: str) -> str:
+def _read_lock(path: str) -> bytes:
     # SECURITY: O_NONBLOCK|O_NOFOLLOW: a FIFO or symlink planted as the lock cannot hang us.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return ""
+        return b""
     try:
-        text = os.read(fd, _PID_BYTES).split(b"\n", 1)[0].strip()
+        return os.read(fd, _LOCK_BYTES)
     except OSError:
-        return ""
+        return b""
     finally:
         os.close(fd)
-    return f" (pid {text.decode('ascii')})" if text.isdigit() else ""
+
+
+def _holder_is_dead(content: bytes, hostname: str) -> bool:
+    """True when the lock says it was made here by a process that is gone."""
+    lines = content.split(b"\n")
+    if len(lines) < 2 or not lines[0].strip().isdigit():
+        return False
+    if lines[1].decode("utf-8", "replace") != _one_line(hostname):
+        return False                  # another host (NFS): only LOCKTIMEOUT can tell
+    try:
+        os.kill(int(lines[0]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False                  # it exists, as another user
+    return False
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", "_").replace("\r", "_")
 
 
 def _start_refresher(path: str, mine: int, every: int,

@@ -6,7 +6,10 @@ Contract: deliver(message, path, opts) appends to the mailbox file at path
     matching ^>*From gets one more ">"; the message is followed by one "\\n".
 Safety: O_NOFOLLOW (a symlinked mailbox is refused), regular files with one
     link only; on any error the file is truncated back to its old size, so a
-    message is never half there; fsync before success.
+    message is never half there; fsync before success.  A delivery killed in
+    the middle cannot truncate, so before appending it writes the old size
+    into its dot-lock; whoever later breaks that stale lock cuts the fragment
+    off again (repair()) -- unless something else was appended after it.
 Errors: DeliveryError naming the mailbox and the reason (locks included).
 See also: mbox(5), maildropfilter(7) "to"; locking.py.
 """
@@ -21,7 +24,7 @@ import stat
 import time
 from collections.abc import Iterator
 
-from pymaildrop.deliver import MailboxOptions, describe_oserror, locking, write_all
+from pymaildrop.deliver import MailboxOptions, describe_oserror, locking, warn, write_all
 from pymaildrop.errors import DeliveryError
 from pymaildrop.message import Message
 
@@ -33,6 +36,9 @@ NO_SENDER = "MAILER-DAEMON"
 _FILE_MODE = 0o666
 _PERMISSION_BITS = 0o7777
 _FROM = b"From "
+# The journal line in a dot-lock: "append <dev> <ino> <size before the append>".
+_JOURNAL = "append"
+_SCAN = 1 << 16
 # Clearer words for what O_NOFOLLOW and O_NONBLOCK refuse.
 _REFUSALS = {errno.ELOOP: "it is a symbolic link (refused)",
              errno.ENXIO: "not a regular file"}
@@ -41,11 +47,11 @@ _REFUSALS = {errno.ELOOP: "it is a symbolic link (refused)",
 def deliver(message: Message, path: str, opts: MailboxOptions) -> str:
     """Append message to the mbox file at path; return path."""
     try:
-        with _dotlocked(path, opts):
+        with _dotlocked(path, opts) as lock:
             fd = _open_mailbox(path, opts)
             try:
                 locking.lock_fd(fd, path)
-                _append(fd, message, path, opts)
+                _append(fd, message, path, opts, lock)
             finally:
                 os.close(fd)              # also releases the fcntl lock
     except DeliveryError as exc:     # say which mailbox, whatever step failed
@@ -57,10 +63,12 @@ def deliver(message: Message, path: str, opts: MailboxOptions) -> str:
     return path
 
 
-def _dotlocked(path: str, opts: MailboxOptions) -> contextlib.AbstractContextManager[None]:
+def _dotlocked(path: str, opts: MailboxOptions
+               ) -> contextlib.AbstractContextManager[locking.DotLock | None]:
     if not opts.lockext:              # LOCKEXT="" would make the lock the mailbox itself
         return contextlib.nullcontext()
-    return locking.dotlock(path + opts.lockext, opts)
+    return locking.dotlock(path + opts.lockext, opts,
+                           on_stale=lambda content: repair(path, content))
 
 
 def _open_mailbox(path: str, opts: MailboxOptions) -> int:
@@ -96,8 +104,13 @@ def _check_file(fd: int, path: str) -> None:
         raise DeliveryError(f"it has {st.st_nlink} hard links (refused)", mailbox=path)
 
 
-def _append(fd: int, message: Message, path: str, opts: MailboxOptions) -> None:
+def _append(fd: int, message: Message, path: str, opts: MailboxOptions,
+            lock: locking.DotLock | None) -> None:
     start = os.lseek(fd, 0, os.SEEK_END)
+    if lock is not None:
+        # JOURNAL: if we are killed from here on, the next delivery can undo us.
+        st = os.fstat(fd)
+        lock.note(f"{_JOURNAL} {st.st_dev} {st.st_ino} {start}\n".encode("ascii"))
     try:
         # COMPAT: no newline is added when the file does not end in one.
         write_all(fd, from_line(opts.envelope_sender))
@@ -105,6 +118,8 @@ def _append(fd: int, message: Message, path: str, opts: MailboxOptions) -> None:
             write_all(fd, block)
         # MAKE DURABLE
         os.fsync(fd)
+        if lock is not None:
+            lock.clear()
     except BaseException as exc:
         # CLEAN UP: the mailbox goes back to its old size.
         undone = _truncate(fd, start)
@@ -112,6 +127,71 @@ def _append(fd: int, message: Message, path: str, opts: MailboxOptions) -> None:
             state = "the mailbox is unchanged" if undone else "COULD NOT TRUNCATE IT BACK"
             raise DeliveryError(f"{describe_oserror(exc)} ({state})", mailbox=path) from exc
         raise
+
+
+def repair(path: str, lock_content: bytes) -> None:
+    """Cut off the fragment a killed delivery left, as its stale lock's journal says.
+
+    Only when the file is the same one (device and inode), larger than the
+    recorded size, and what follows that size is one message fragment -- a
+    From_ line and no other separator: if another program appended after it
+    since, cutting would lose that mail, so the fragment is left and reported.
+    """
+    journal = _journal(lock_content)
+    if journal is None:
+        return
+    dev, ino, start = journal
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (dev, ino) or not stat.S_ISREG(st.st_mode):
+            return
+        locking.lock_fd(fd, path)
+        end = os.fstat(fd).st_size
+        if end <= start:
+            return
+        if not _one_fragment(fd, start, end):
+            warn("mbox %s: a killed delivery left bytes %d-%d, and more mail follows them; "
+                 "left in place", path, start, end)
+            return
+        # REPAIR: back to the size before the killed delivery began.
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        warn("mbox %s: removed %d bytes a killed delivery had half written", path, end - start)
+    finally:
+        os.close(fd)
+
+
+def _journal(content: bytes) -> tuple[int, int, int] | None:
+    for line in content.split(b"\n")[2:]:
+        words = line.split()
+        if len(words) == 4 and words[0] == _JOURNAL.encode() and all(
+                w.isdigit() for w in words[1:]):
+            return int(words[1]), int(words[2]), int(words[3])
+    return None
+
+
+def _one_fragment(fd: int, start: int, end: int) -> bool:
+    """True when bytes start..end are a From_ line and one (partial) message."""
+    if os.pread(fd, len(_FROM), start) != _FROM:
+        return False
+    separator = b"\n" + _FROM
+    pos, tail = start, b""
+    while pos < end:
+        chunk = os.pread(fd, min(_SCAN, end - pos), pos)
+        if not chunk:
+            break
+        # Our own lines are ">From"-quoted: "\nFrom " can only be another message's
+        # separator.  (The fragment's own From_ line is at its very start, with no
+        # newline before it, so it does not count.)
+        window = tail + chunk
+        if separator in window:
+            return False
+        tail, pos = window[-len(separator) + 1:], pos + len(chunk)
+    return True
 
 
 def _truncate(fd: int, size: int) -> bool:

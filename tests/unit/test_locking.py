@@ -2,6 +2,8 @@
 
 Lock naming and content follow what Courier maildrop 2.9.3 does (seen with
 strace): a "<pid>.<n>.<host>" temp file holding "<pid>\\n", linked to the lock.
+pymaildrop adds a second line, its host name, so that a lock left by a dead
+process of this host can be broken at once (and mbox.py adds a journal line).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def test_dotlock_creates_exactly_the_file_and_removes_it(tmp_path: Path) -> None
     lock = tmp_path / "work.lock"
     with locking.dotlock(str(lock), OPTS):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["work.lock"]
-        assert lock.read_text() == f"{os.getpid()}\n"
+        assert lock.read_text() == f"{os.getpid()}\n{OPTS.hostname}\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -159,7 +161,7 @@ def test_stale_dotlock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age: int
     opts = MailboxOptions(locksleep=0, locktimeout=timeout)
     if removed:
         with locking.dotlock(str(lock), opts):
-            assert lock.read_text() == f"{os.getpid()}\n"
+            assert lock.read_text() == f"{os.getpid()}\n{opts.hostname}\n"
         assert not lock.exists()
     else:
         with pytest.raises(DeliveryError), locking.dotlock(str(lock), opts):
@@ -175,7 +177,7 @@ def test_dotlock_released_by_another_process(tmp_path: Path,
     try:
         start = time.monotonic()
         with locking.dotlock(str(lock), OPTS):
-            assert lock.read_text() == f"{os.getpid()}\n"
+            assert lock.read_text() == f"{os.getpid()}\n{OPTS.hostname}\n"
         assert time.monotonic() - start >= 0.2
     finally:
         reap(pid, fd)

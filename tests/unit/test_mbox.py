@@ -17,6 +17,7 @@ import pytest
 from pymaildrop.deliver import MailboxOptions, locking, mbox
 from pymaildrop.errors import DeliveryError
 from pymaildrop.message import Message
+from tests.conftest import SAMPLE
 
 MSG = b"From: Alice <alice@example.com>\nSubject: Lunch\n\nHi Bob,\n"
 OPTS = MailboxOptions(envelope_sender="alice@example.com", hostname="mailhost.test")
@@ -266,3 +267,68 @@ def test_fsync_before_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(os, "fsync", spy)
     mbox.deliver(Message.from_bytes(MSG), str(box), OPTS)
     assert str(box.resolve()) in synced
+
+
+# A DELIVERY KILLED IN THE MIDDLE IS REPAIRED BY THE NEXT ONE
+
+def _die_mid_append(box: Path, partial: bytes, opts: MailboxOptions) -> None:
+    """In a child: take the locks, journal, write part of a message, and die."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with locking.dotlock(str(box) + opts.lockext, opts) as lock:
+                fd = os.open(box, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                st = os.fstat(fd)
+                start = os.lseek(fd, 0, os.SEEK_END)
+                lock.note(f"append {st.st_dev} {st.st_ino} {start}\n".encode())
+                os.write(fd, partial)
+                os.kill(os.getpid(), 9)          # no clean-up of any kind
+        finally:
+            os._exit(1)
+    os.waitpid(pid, 0)
+
+
+@pytest.mark.parametrize("before", [b"", b"From a@b Mon Jan  1 00:00:00 2001\nSubject: old\n\nx\n\n"],
+                         ids=["empty-mailbox", "existing-mail"])
+def test_fragment_of_a_killed_delivery_is_cut_off(tmp_path: Path, before: bytes) -> None:
+    box = tmp_path / "inbox"
+    box.write_bytes(before)
+    opts = MailboxOptions(locktimeout=600, locksleep=1)
+    _die_mid_append(box, b"From x@y Sat Nov 21 10:00:00 2026\nSubject: half", opts)
+    assert (tmp_path / "inbox.lock").exists()
+    started = time.monotonic()
+    mbox.deliver(Message.from_bytes(SAMPLE), str(box), opts)
+    assert time.monotonic() - started < 5      # dead holder on this host: no LOCKTIMEOUT wait
+    text = box.read_bytes()
+    assert text.startswith(before)
+    assert text[len(before):].startswith(b"From MAILER-DAEMON ")
+    assert b"Subject: half" not in text
+    assert not (tmp_path / "inbox.lock").exists()
+
+
+def test_fragment_followed_by_other_mail_is_left(tmp_path: Path) -> None:
+    box = tmp_path / "inbox"
+    opts = MailboxOptions(locktimeout=600, locksleep=1)
+    _die_mid_append(box, b"From x@y Sat Nov 21 10:00:00 2026\nSubject: half", opts)
+    with open(box, "ab") as f:          # another program that ignores dot-locks
+        f.write(b"\nFrom z@w Sat Nov 21 10:00:01 2026\nSubject: theirs\n\nbody\n\n")
+    mbox.deliver(Message.from_bytes(SAMPLE), str(box), opts)
+    text = box.read_bytes()
+    assert b"Subject: theirs" in text and b"Subject: half" in text      # nothing lost
+    assert text.count(b"Subject: Lunch on Friday") == 1
+
+
+def test_journal_for_another_file_is_ignored(tmp_path: Path) -> None:
+    box = tmp_path / "inbox"
+    box.write_bytes(b"From a@b Mon Jan  1 00:00:00 2001\n\nkeep\n\n")
+    mbox.repair(str(box), b"123\nhost\nappend 1 2 0\n")                   # wrong dev/ino
+    assert box.read_bytes() == b"From a@b Mon Jan  1 00:00:00 2001\n\nkeep\n\n"
+
+
+def test_lock_of_another_host_waits_for_locktimeout(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locking, "MAX_WAIT", 0.3)
+    box = tmp_path / "inbox"
+    (tmp_path / "inbox.lock").write_text("999999\nsome.other.host\n")
+    with pytest.raises(DeliveryError, match="held by another process"):
+        mbox.deliver(Message.from_bytes(SAMPLE), str(box), MailboxOptions(locksleep=0))
