@@ -288,7 +288,8 @@ def _die_mid_append(box: Path, partial: bytes, opts: MailboxOptions) -> None:
     os.waitpid(pid, 0)
 
 
-@pytest.mark.parametrize("before", [b"", b"From a@b Mon Jan  1 00:00:00 2001\nSubject: old\n\nx\n\n"],
+@pytest.mark.parametrize("before", [b"",
+                                    b"From a@b Mon Jan  1 00:00:00 2001\nSubject: old\n\nx\n\n"],
                          ids=["empty-mailbox", "existing-mail"])
 def test_fragment_of_a_killed_delivery_is_cut_off(tmp_path: Path, before: bytes) -> None:
     box = tmp_path / "inbox"

@@ -12,7 +12,8 @@ from pymaildrop.deliver import MailboxOptions, maildir, quotawarn
 from pymaildrop.message import Message
 from tests.conftest import SAMPLE
 
-TEMPLATE = b"From: Mail Delivery <postmaster@example.com>\nSubject: Mailbox nearly full\n\nPlease.\n"
+TEMPLATE = (b"From: Mail Delivery <postmaster@example.com>\n"
+            b"Subject: Mailbox nearly full\n\nPlease.\n")
 
 
 @pytest.fixture
