@@ -17,14 +17,11 @@ See also: cli.py (argv), interp/ (the filter), deliver/ (the mailboxes),
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
-import signal
 import stat
-from collections.abc import Iterator, Mapping
-from types import FrameType
-from typing import BinaryIO, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from pymaildrop import config as configuration
 from pymaildrop import limits
@@ -33,7 +30,6 @@ from pymaildrop.errors import (
     QuotaExceeded,
     SecurityError,
     TempFail,
-    Timeout,
     UserUnknown,
 )
 from pymaildrop.interp.effects import RealEffects
@@ -43,6 +39,10 @@ from pymaildrop.lang import ast
 from pymaildrop.log import Reporter
 from pymaildrop.message import Message
 from pymaildrop.userdb import User
+from pymaildrop.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from pymaildrop.supervisor import Board
 
 
 class Invocation:
@@ -82,19 +82,20 @@ class _Plan(NamedTuple):
 
 
 def run(inv: Invocation, stdin: BinaryIO, environ: Mapping[str, str],
-        stdout: BinaryIO | None = None) -> int:
+        stdout: BinaryIO | None = None, board: Board | None = None) -> int:
     """Deliver the message on stdin as the invocation says; return the exit status."""
     cfg = configuration.load(inv.config_path, required=inv.config_path is not None) \
         if inv.delivery_mode else configuration.Config()
     bounce_over_quota = _quota_policy(cfg) == "bounce"
-    with _watchdog(cfg.get_int("delivery_timeout") if inv.delivery_mode
-                   else limits.DELIVERY_TIMEOUT):
+    total = cfg.get_int("delivery_timeout") if inv.delivery_mode else limits.DELIVERY_TIMEOUT
+    budget = cfg.get_int("pattern_timeout") if inv.delivery_mode else limits.PATTERN_TIMEOUT
+    with Watchdog(total, budget, board) as dog:
         plan = _plan_delivery(inv, cfg) if inv.delivery_mode else _plan_manual(inv)
         message = Message.read_from(stdin)
         if inv.headers:
             message = message.with_prefix([_header_line(h) for h in inv.headers])
         try:
-            return _execute(inv, plan, message, environ, stdout)
+            return _execute(inv, plan, message, environ, stdout, dog)
         except QuotaExceeded as exc:
             if bounce_over_quota:
                 exc.bounce()
@@ -109,7 +110,7 @@ def _quota_policy(cfg: configuration.Config) -> str:
 
 
 def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[str, str],
-             stdout: BinaryIO | None) -> int:
+             stdout: BinaryIO | None, dog: Watchdog) -> int:
     account = plan.account
     # COMPAT: maildrop reads only the first physical line of Return-Path.
     sender = envelope_sender(inv.sender, message.header_first_line("Return-Path"), account.name)
@@ -124,7 +125,7 @@ def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[st
                         envelope_sender=sender, embedded=inv.embedded,
                         delivery_mode=plan.delivery_mode, command_timeout=plan.command_timeout,
                         quota_warn_percent=inv.quota_warn_percent or 0,
-                        quota_warn_file=inv.quota_warn_file or "")
+                        quota_warn_file=inv.quota_warn_file or "", pattern_guard=dog.pattern)
     interp = Interpreter(state, effects)
     if interp.verbose >= 2:
         effects.warn(f"Message envelope sender={sender}")
@@ -259,23 +260,3 @@ def _create_maildir(path: str) -> None:
 
 def _header_line(text: str) -> bytes:
     return text.rstrip("\r\n").encode("utf-8", "surrogateescape") + b"\n"
-
-
-@contextlib.contextmanager
-def _watchdog(seconds: int) -> Iterator[None]:
-    """End the delivery with EX_TEMPFAIL if it runs longer than seconds."""
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise Timeout(f"delivery took longer than {seconds} s and was stopped; "
-                      "nothing partial was delivered")
-
-    if seconds <= 0:
-        yield
-        return
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)

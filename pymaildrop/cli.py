@@ -21,13 +21,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pymaildrop import __version__
 from pymaildrop.agent import Invocation
 from pymaildrop.errors import FilterSyntaxError, MaildropError, Timeout, UsageError
 from pymaildrop.exits import ExitCode
+
+if TYPE_CHECKING:
+    from pymaildrop.supervisor import Board
 
 SUBCOMMANDS = frozenset({"lookup"})
 
@@ -46,28 +50,61 @@ Tools:   {prog} lookup ADDRESS   (see README)
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run pymaildrop; return the exit status (never raise)."""
+def main(argv: Sequence[str] | None = None, *, supervised: bool = True) -> int:
+    """Run pymaildrop; return the exit status (never raise).
+
+    A delivery runs in a child process watched by a supervisor (supervisor.py);
+    supervised=False runs it in this process (for tests and embedding).
+    """
     argv = list(sys.argv if argv is None else argv)
     prog = os.path.basename(argv[0]) if argv else "pymaildrop"
     traceback_wanted = "--traceback" in argv
     _install_signal_handlers()
-    try:
-        if len(argv) > 1 and argv[1] in SUBCOMMANDS:
-            from pymaildrop import tools
+    if len(argv) > 1 and argv[1] in SUBCOMMANDS:
+        return _guard(prog, traceback_wanted, lambda: _tool(argv[1:], prog))
+    parsed: list[Invocation] = []
+    status = _guard(prog, traceback_wanted, lambda: _prepare(argv[1:], prog, parsed))
+    if not parsed:
+        return status                 # help, version, or a bad command line
+    inv = parsed[0]
+    traceback_wanted = traceback_wanted or inv.traceback
 
-            return tools.main(argv[1:], prog)
-        inv = parse_args(argv[1:], prog)
-        traceback_wanted = traceback_wanted or inv.traceback
-        if inv.show_help:
-            sys.stdout.write(USAGE.format(prog=prog))
-            return ExitCode.TEMPFAIL
-        if inv.show_version:
-            sys.stdout.write(f"pymaildrop {__version__} (compatible with maildrop 2.9)\n")
-            return ExitCode.OK
+    def deliver(board: Board | None) -> int:
         from pymaildrop import agent
 
-        return agent.run(inv, sys.stdin.buffer, os.environ)
+        return _guard(prog, traceback_wanted,
+                      lambda: agent.run(inv, sys.stdin.buffer, os.environ, board=board))
+
+    if not supervised:
+        return deliver(None)
+    from pymaildrop.supervisor import supervise
+
+    return supervise(deliver, prog)
+
+
+def _tool(args: list[str], prog: str) -> int:
+    from pymaildrop import tools
+
+    return tools.main(args, prog)
+
+
+def _prepare(args: list[str], prog: str, parsed: list[Invocation]) -> int:
+    """Parse the command line; answer -h and -v; otherwise hand the Invocation back."""
+    inv = parse_args(args, prog)
+    if inv.show_help:
+        sys.stdout.write(USAGE.format(prog=prog))
+        return ExitCode.TEMPFAIL
+    if inv.show_version:
+        sys.stdout.write(f"pymaildrop {__version__} (compatible with maildrop 2.9)\n")
+        return ExitCode.OK
+    parsed.append(inv)
+    return ExitCode.OK
+
+
+def _guard(prog: str, traceback_wanted: bool, work: Callable[[], int]) -> int:
+    """Run work(); turn every exception into one line on stderr and an exit status."""
+    try:
+        return work()
     except FilterSyntaxError as exc:
         _report(prog, exc.render())
         return exc.code

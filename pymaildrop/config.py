@@ -42,6 +42,7 @@ DEFAULTS: dict[str, str] = {
     # Timeouts in seconds (limits.py has the defaults).
     "delivery_timeout": "300",
     "command_timeout": "300",
+    "pattern_timeout": "30",
     # Over quota: "defer" (maildrop, EX_TEMPFAIL) or "bounce" (5.2.2).
     "quota_overflow": "defer",
 }

@@ -57,3 +57,12 @@ LOG_FILE_FIELD = 66
 
 # The whole exchange with Courier's authdaemond (connect, ask, read the reply).
 AUTHDAEMON_TIMEOUT = 5.0
+
+# One regular-expression search may take this long; then the delivery ends in
+# 75 (Python's re cannot be interrupted, so the watchdog thread ends it).
+PATTERN_TIMEOUT = 30
+
+# How often the watchdog thread looks, and how long it lets the main thread
+# react to the delivery timeout before it ends the process itself.
+WATCHDOG_POLL = 0.5
+WATCHDOG_GRACE = 10

@@ -15,6 +15,7 @@ See also: maildropfilter(7) "escape", "getaddr", ...; maildropgdbm(7).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from pymaildrop.errors import TempFail
@@ -39,6 +40,8 @@ class FunctionContext(Protocol):
     def message(self) -> Message: ...
 
     def pattern_warning(self, text: str) -> None: ...
+
+    def guard(self, label: str) -> AbstractContextManager[Any]: ...
 
 
 def _escape(ctx: FunctionContext, args: list[Arg]) -> str:
@@ -83,7 +86,9 @@ def _lookup(ctx: FunctionContext, args: list[Arg]) -> str:
         except PatternError as exc:
             ctx.pattern_warning(f"{path}: {exc}")
             continue
-        if regex.search(subject):
+        with ctx.guard(f"/{line}/ from {path}"):
+            found = regex.search(subject)
+        if found:
             return "1"
     return "0"
 

@@ -15,8 +15,10 @@ See also: maildropfilter(7); effects.py; values.py; patterns.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pymaildrop import limits
@@ -53,7 +55,9 @@ class FilterState:
                  delivery_mode: bool = False, cwd: str | None = None,
                  command_timeout: float = limits.COMMAND_TIMEOUT,
                  parse: Callable[[str, str], ast.Program] | None = None,
-                 quota_warn_percent: int = 0, quota_warn_file: str = "") -> None:
+                 quota_warn_percent: int = 0, quota_warn_file: str = "",
+                 pattern_guard: Callable[[str], AbstractContextManager[Any]] | None = None
+                 ) -> None:
         self.variables = variables
         self.message = message
         self.environ: Mapping[str, str] = environ if environ is not None else {}
@@ -65,6 +69,7 @@ class FilterState:
         self.parse = parse
         self.quota_warn_percent = quota_warn_percent
         self.quota_warn_file = quota_warn_file
+        self.pattern_guard = pattern_guard
 
 
 class Interpreter:
@@ -278,10 +283,12 @@ class Interpreter:
         regex = self.compile(s.pattern)
         if regex is None:
             return
-        if s.subject is not None:
-            matches: Iterator[Any] = iter(list(regex.finditer(self.eval(s.subject))))
-        else:
-            matches = self._line_matches(regex, s.pattern)
+        subject = self.eval(s.subject) if s.subject is not None else None
+        with self.guard(s.pattern.source):
+            if subject is not None:
+                matches: Iterator[Any] = iter(list(regex.finditer(subject)))
+            else:
+                matches = self._line_matches(regex, s.pattern)
         for m in matches:
             if m.end() == m.start() and s.subject is not None and not m.group():
                 continue
@@ -446,7 +453,8 @@ class Interpreter:
         lines = self.search_lines_for(e.pattern.options)
         if self.verbose >= 3:
             lines = self._traced(lines, e.pattern)
-        hit = search_lines(regex, lines, e.pattern.weights)
+        with self.guard(e.pattern.source):
+            hit = search_lines(regex, lines, e.pattern.weights)
         result = self.publish_hit(hit, e.pattern, message_search=True)
         if self.verbose >= 4:
             self._trace(f"{self.where}: Search of {e.pattern.source[1:-1]} = {result}")
@@ -472,7 +480,8 @@ class Interpreter:
         regex = self.compile(e.pattern)
         if regex is None:
             return "0"
-        hit = search_text(regex, subject, e.pattern.weights)
+        with self.guard(e.pattern.source):
+            hit = search_text(regex, subject, e.pattern.weights)
         return self.publish_hit(hit, e.pattern, message_search=False)
 
     def publish_hit(self, hit: Hit, pattern: ast.PatternSpec, message_search: bool) -> str:
@@ -499,6 +508,12 @@ class Interpreter:
         except PatternError as exc:
             self.pattern_warning(str(exc))
             return None
+
+    def guard(self, label: str) -> AbstractContextManager[Any]:
+        """The time budget a search runs under (the delivery watchdog's)."""
+        if self.state.pattern_guard is None:
+            return contextlib.nullcontext()
+        return self.state.pattern_guard(label)
 
     def pattern_warning(self, text: str) -> None:
         """Report a bad pattern; like maildrop, the search then just fails."""

@@ -74,7 +74,7 @@ def test_an_internal_error_defers_instead_of_bouncing(monkeypatch: pytest.Monkey
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr(agent, "run", boom)
-    assert main(["maildrop", "./filter"]) == ExitCode.TEMPFAIL
+    assert main(["maildrop", "./filter"], supervised=False) == ExitCode.TEMPFAIL
     err = capsys.readouterr().err
     assert err == "maildrop: internal error, delivery deferred: ZeroDivisionError: simulated bug\n"
 
@@ -84,5 +84,5 @@ def test_traceback_only_when_asked(monkeypatch: pytest.MonkeyPatch,
     from pymaildrop import agent
 
     monkeypatch.setattr(agent, "run", lambda *a, **k: 1 / 0)
-    assert main(["maildrop", "--traceback", "./filter"]) == ExitCode.TEMPFAIL
+    assert main(["maildrop", "--traceback", "./filter"], supervised=False) == ExitCode.TEMPFAIL
     assert "Traceback (most recent call last)" in capsys.readouterr().err
