@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.integration.test_delivery_mode import Site, site  # noqa: F401 - the fixture
+from tests.integration.sites import Site
 
 pytestmark = pytest.mark.e2e
 
