@@ -191,6 +191,8 @@ def _plan_delivery(inv: Invocation, cfg: configuration.Config) -> _Plan:
     # DROP PRIVILEGES for good, then check the home before opening anything in it.
     privileges.drop_to(user)
     default = _default_mailbox(user)
+    privileges.check_mailbox_path(default, user.mailbox_base)
+    privileges.check_mailbox_path(user.home, user.mailbox_base)
     _create_first_maildir(user, default)
     privileges.check_home(user.home)
     if default.endswith("/"):

@@ -59,6 +59,26 @@ def _verify(user: User) -> None:
     raise SecurityError("root privileges could be regained after dropping them")
 
 
+def check_mailbox_path(path: str, base: str) -> None:
+    """Refuse a mailbox that leaves its base through a symbolic link.
+
+    The user database already refused '..' and absolute escapes as text;
+    here, as the delivering user, the file system is asked: the mailbox may
+    not be a symbolic link, and its real path must lie inside the real base.
+    """
+    if not base:
+        return
+    target = path.rstrip("/") or "/"
+    # SECURITY: a link at the final component could point delivery anywhere.
+    if os.path.islink(target):
+        raise SecurityError(f"mailbox {target} is a symbolic link; refusing to follow it "
+                            f"out of {base}")
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(target)
+    if os.path.commonpath([real_base, real]) != real_base:
+        raise SecurityError(f"mailbox {target} leads to {real}, outside {base}")
+
+
 def check_home(path: str) -> os.stat_result:
     """Refuse a home that is missing, sticky (mail on hold) or world-writable."""
     try:

@@ -38,6 +38,7 @@ class User(NamedTuple):
     source: str = ""          # the spec of the database that answered
     detail: str = ""          # which table or line answered (for `pymaildrop lookup`)
     minimum_uid: int = 0      # the agent refuses (defers) a uid below this
+    mailbox_base: str = ""    # mailboxes must stay inside this directory ("" = no base)
 
 
 class Source(Protocol):

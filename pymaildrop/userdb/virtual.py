@@ -81,7 +81,8 @@ class VirtualSource(NamedTuple):
             detail += f"; uid {uid} is below virtual_minimum_uid {self.minimum_uid}"
         return User(name=recipient(key, self.delimiters), uid=uid, gid=gid,
                     home=self._home(keys, mailbox), mailbox=mailbox,
-                    source=self.spec, detail=detail, minimum_uid=self.minimum_uid)
+                    source=self.spec, detail=detail, minimum_uid=self.minimum_uid,
+                    mailbox_base=self.base)
 
     def inside_base(self, value: str, what: str) -> str:
         """Join a table value to virtual_mailbox_base, refusing every escape."""

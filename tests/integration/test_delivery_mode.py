@@ -219,3 +219,27 @@ def test_quota_warning_options(site: Site) -> None:
     got = site.delivered(site.home())
     assert SAMPLE in got and len(got) == 2
     assert any(m.startswith(b"Date: ") and m.endswith(b"\nPlease.\n") for m in got)
+
+
+def test_symlinked_mailbox_leaving_the_base_is_refused(site: Site) -> None:
+    outside = site.top / "outside"
+    outside.mkdir()
+    os.chown(outside, NOBODY.pw_uid, NOBODY.pw_gid)
+    domain = site.base / "example.com"
+    domain.mkdir()
+    os.chown(domain, NOBODY.pw_uid, NOBODY.pw_gid)
+    (domain / "user1").symlink_to(outside)
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 75 and b"is a symbolic link" in proc.stderr, proc.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_intermediate_symlink_leaving_the_base_is_refused(site: Site) -> None:
+    outside = site.top / "outside"
+    (outside / "user1").mkdir(parents=True)
+    os.chown(outside, NOBODY.pw_uid, NOBODY.pw_gid)
+    os.chown(outside / "user1", NOBODY.pw_uid, NOBODY.pw_gid)
+    (site.base / "example.com").symlink_to(outside)
+    proc = site.run("-d", "user1@example.com")
+    assert proc.returncode == 75 and b"outside" in proc.stderr, proc.stderr
+    assert list((outside / "user1").iterdir()) == []
