@@ -1,7 +1,8 @@
 # The two commands the README starts with, and the pieces they are made of.
 #
-#   make demo   install into .venv and deliver the sample messages with the
-#               sample filter into ./demo/ (a mail directory under the checkout)
+#   make demo   install into .venv and run pymaildrop's main job, delivery mode,
+#               on an embedded default: a Courier userdb file and a mail
+#               directory under the checkout (./demo/); see samples/demo/
 #   make test   install everything the tests need and run the whole suite
 #
 # pymaildrop runs on Debian's /usr/bin/python3: it has the GDBM module that
@@ -16,12 +17,7 @@ TEST_PACKAGES = maildrop courier-authdaemon courier-authlib-userdb
 .PHONY: demo test install system-packages test-packages clean
 
 demo: install
-	@rm -rf demo && mkdir -p demo/Maildir/new demo/Maildir/cur demo/Maildir/tmp
-	@for m in samples/messages/*.eml; do \
-	    $(VENV)/bin/pymaildrop samples/demo.mailfilter "$$PWD/demo" < "$$m"; \
-	    echo "$$m: exit $$?"; \
-	done
-	@echo; echo "Delivered:"; find demo -type f | sort
+	@sh samples/demo/run-demo.sh
 
 test: install test-packages
 	PYMAILDROP_REQUIRE_E2E=1 $(VENV)/bin/python -m pytest -ra
