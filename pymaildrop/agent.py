@@ -136,7 +136,7 @@ def _execute(inv: Invocation, plan: _Plan, message: Message, environ: Mapping[st
                 return status
         return interp.deliver_default()
     finally:
-        state.message.close()
+        interp.close()
 
 
 # MANUAL MODE

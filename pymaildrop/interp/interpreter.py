@@ -83,6 +83,7 @@ class Interpreter:
         self._files: list[str] = []
         self._dbs: list[gdbm.Db | None] = []
         self._line = 0
+        self._retired: list[Message] = []
 
     # FunctionContext for builtins
 
@@ -137,11 +138,17 @@ class Interpreter:
             return 0
         return int(number) & 0xFF
 
+    def close(self) -> None:
+        """Release the message (and any an xfilter replaced)."""
+        for msg in (*self._retired, self.state.message):
+            msg.close()
+        self._retired.clear()
+
     @property
     def verbose(self) -> int:
         if self.state.delivery_mode:
             return 0
-        return int(values.to_number(self.vars.get("VERBOSE", "")))
+        return _int_var(self.vars.get("VERBOSE"), 0)
 
     @property
     def where(self) -> str:
@@ -222,7 +229,7 @@ class Interpreter:
         """Make message the one being delivered (after xfilter)."""
         old, self.state.message = self.state.message, message
         if old is not message:
-            old.close()
+            self._retired.append(old)    # a foreach may still be reading it
         self.vars["SIZE"] = str(message.size)
         self.vars["LINES"] = str(message.lines)
 
@@ -283,25 +290,24 @@ class Interpreter:
         regex = self.compile(s.pattern)
         if regex is None:
             return
-        subject = self.eval(s.subject) if s.subject is not None else None
-        with self.guard(s.pattern.source):
-            if subject is not None:
-                matches: Iterator[Any] = iter(list(regex.finditer(subject)))
-            else:
-                matches = self._line_matches(regex, s.pattern)
+        if s.subject is not None:
+            subject = self.eval(s.subject)
+            with self.guard(s.pattern.source):
+                matches: Iterator[Any] = iter([m for m in regex.finditer(subject)
+                                               if m.end() > m.start()])
+        else:
+            matches = self._line_matches(regex, s.pattern)
         for m in matches:
-            if m.end() == m.start() and s.subject is not None and not m.group():
-                continue
             self.publish_match(m)
             self.exec_stmt(s.body)
 
     def _line_matches(self, regex: Any, pattern: ast.PatternSpec) -> Iterator[Any]:
-        found = []
+        """Each message line's first match, one at a time (a 20 MB body stays on disk)."""
         for line in self.search_lines_for(pattern.options):
-            m = regex.search(line)
+            with self.guard(pattern.source):
+                m = regex.search(line)
             if m is not None:
-                found.append(m)
-        return iter(found)
+                yield m
 
     def exec_exception(self, s: ast.Exception_) -> None:
         """exception { statements } -- trap errors raised inside."""

@@ -346,3 +346,17 @@ def test_verbose_traces_assignments_and_ifs(effects: RecordingEffects) -> None:
     run('VERBOSE=4\nX="a"\nif (1)\n Y=1\nVERBOSE=0\nexit', effects)
     assert './filter(2): X="a"' in effects.stderr
     assert "./filter(3): IF evaluated, result=1" in effects.stderr
+
+
+def test_foreach_over_the_message_with_xfilter_inside(effects: RecordingEffects) -> None:
+    # the body replaces the message; the loop goes on over the lines it started with
+    effects.outputs["rewrite"] = b"Subject: new\n\nbody\n"
+    run('foreach /^(To|From):.*/\n{\n xfilter "rewrite"\n echo "$MATCH"\n}\nexit', effects)
+    assert out(effects) == ("From: Alice Example <alice@example.com>\n"
+                            "To: Bob Builder <bob@example.net>\n")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999", "x"])
+def test_verbose_that_is_not_a_number(effects: RecordingEffects, value: str) -> None:
+    assert run(f'VERBOSE="{value}"\necho ok\nexit', effects)[0] == 0
+    assert out(effects) == "ok\n"
