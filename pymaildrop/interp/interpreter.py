@@ -84,6 +84,8 @@ class Interpreter:
         self._dbs: list[gdbm.Db | None] = []
         self._line = 0
         self._retired: list[Message] = []
+        self._trusted = 0              # depth inside files from /etc/maildroprcs/
+        self._initial = {k: self.vars[k] for k in _RESET_FOR_MAILDROPRCS if k in self.vars}
 
     # FunctionContext for builtins
 
@@ -249,7 +251,23 @@ class Interpreter:
             from pymaildrop.lang import parse_text
 
             program = parse_text(text, path)
-        self._run_file(program)
+        trusted = self._trusted > 0 or _trusted_include(path)
+        if self.embedded and not trusted:
+            # SECURITY: an included file obeys embedded mode like the filter itself.
+            from pymaildrop.lang.restrictions import check_embedded
+
+            check_embedded(program, text)
+        if not trusted:
+            self._run_file(program)
+            return
+        if self._trusted == 0:
+            # COMPAT: maildrop(1) resets these before running a /etc/maildroprcs file.
+            self.vars.update(self._initial)
+        self._trusted += 1
+        try:
+            self._run_file(program)
+        finally:
+            self._trusted -= 1
 
     def exec_import(self, s: ast.Import) -> None:
         """import expression -- restore a variable from the original environment."""
@@ -552,6 +570,17 @@ class Interpreter:
     def eval_call(self, e: ast.Call) -> str:
         args = [_lazy(self, a) for a in e.args]
         return builtins.FUNCTIONS[e.name](self, args)
+
+
+_RESET_FOR_MAILDROPRCS = ("DEFAULT", "HOME", "LOCKEXT", "LOCKSLEEP", "LOCKTIMEOUT",
+                          "LOCKREFRESH", "LOGNAME", "PATH", "SENDMAIL", "SHELL")
+
+
+def _trusted_include(path: str) -> bool:
+    """maildrop(1): a file in /etc/maildroprcs/ (no periods in its name) may do
+    what embedded mode otherwise forbids -- the administrator's own commands."""
+    prefix = "/etc/maildroprcs/"
+    return path.startswith(prefix) and "." not in path[len(prefix):]
 
 
 def _lazy(interp: Interpreter, e: ast.Expr) -> Callable[[], str]:

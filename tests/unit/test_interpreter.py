@@ -360,3 +360,36 @@ def test_foreach_over_the_message_with_xfilter_inside(effects: RecordingEffects)
 def test_verbose_that_is_not_a_number(effects: RecordingEffects, value: str) -> None:
     assert run(f'VERBOSE="{value}"\necho ok\nexit', effects)[0] == 0
     assert out(effects) == "ok\n"
+
+
+def test_embedded_mode_applies_to_included_files(effects: RecordingEffects) -> None:
+    from pymaildrop.errors import FilterSyntaxError
+
+    effects.files["inc.mf"] = b'system "echo from-include"\n'
+    with pytest.raises(FilterSyntaxError, match="system is not allowed in embedded mode"):
+        run('include "inc.mf"\nexit', effects, embedded=True)
+    assert effects.transcript == []
+    effects.files["ok.mf"] = b"X=1\n"
+    run('include "ok.mf"\necho "X=$X"\nexit', effects, embedded=True)
+    assert out(effects) == "X=1\n"
+
+
+def test_embedded_mode_trusts_etc_maildroprcs(effects: RecordingEffects) -> None:
+    effects.files["/etc/maildroprcs/spam"] = b'system "spamcheck"\n'
+    effects.files["/etc/maildroprcs/../../tmp/x"] = b'system "evil"\n'
+    run('include "/etc/maildroprcs/spam"\nexit', effects, embedded=True)
+    assert effects.transcript == [("system", "spamcheck")]
+    from pymaildrop.errors import FilterSyntaxError
+
+    with pytest.raises(FilterSyntaxError):
+        run('include "/etc/maildroprcs/../../tmp/x"\nexit', effects, embedded=True)
+
+
+def test_maildroprcs_files_run_with_reset_variables_and_trust_what_they_include(
+        effects: RecordingEffects) -> None:
+    effects.files["/etc/maildroprcs/site"] = b'echo "$SENDMAIL $X"\ninclude "helper.mf"\n'
+    effects.files["helper.mf"] = b'system "allowed from a trusted file"\n'
+    run('SENDMAIL="evil"\nX=kept\ninclude "/etc/maildroprcs/site"\nexit', effects,
+        embedded=True)
+    assert out(effects) == "/usr/sbin/sendmail -oi kept\n"
+    assert effects.transcript == [("system", "allowed from a trusted file")]
