@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pymaildrop import __version__
+from pymaildrop import __version__, limits
 from pymaildrop.agent import Invocation
 from pymaildrop.errors import FilterSyntaxError, MaildropError, Timeout, UsageError
 from pymaildrop.exits import ExitCode
@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None, *, supervised: bool = True) -> int:
     prog = os.path.basename(argv[0]) if argv else "pymaildrop"
     traceback_wanted = "--traceback" in argv
     _install_signal_handlers()
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), limits.MAX_RECURSION))
     if len(argv) > 1 and argv[1] in SUBCOMMANDS:
         return _guard(prog, traceback_wanted, lambda: _tool(argv[1:], prog))
     parsed: list[Invocation] = []

@@ -13,9 +13,20 @@ See also: maildropfilter(7) (defaults of the LOCK* variables), maildrop(1)
 # Messages up to this size stay in memory; larger ones are spooled to a file.
 MAX_MESSAGE_IN_MEMORY = 256 * 1024
 
-# Header bytes examined for header views and pattern matching.  A header block
-# larger than this is treated as ending there (the rest is body).
-MAX_HEADER_BYTES = 1024 * 1024
+# Header bytes examined for header views and pattern matching; a header block
+# larger than this is treated as ending there (the rest is body).  maildrop has
+# no such bound; this one only keeps a hostile message from exhausting memory
+# (Postfix's header_size_limit keeps real headers far smaller).
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+
+# An unterminated last line of at most this many bytes is not searched
+# (maildrop's reading of its last buffer; a longer one is).
+MAX_IGNORED_LAST_LINE = 1024
+
+# Python frames a filter may nest (blocks, ifs, parentheses, a long a + b + ...
+# chain).  maildrop accepts thousands of levels; Python's default of 1000 is
+# too few.  Deeper filters end in a clean syntax error (EX_TEMPFAIL).
+MAX_RECURSION = 30_000
 
 # Nested `include` statements (maildrop: "Too many included files" after 20).
 MAX_INCLUDE_DEPTH = 20

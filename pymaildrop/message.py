@@ -5,7 +5,7 @@ Contract: Message.read_from(stream) takes the whole message once; small ones
     `size` and `lines` are maildrop's SIZE and LINES; chunks() yields the
     stored form (the bytes as received, with a final newline added when the
     last line lacks one), which every delivery backend writes.  Header views
-    (header_lines(), header_value()) are parsed once, lazily.
+    (header_value(), header_first_line()) stream over the header lines.
 Safety: the spool file is created with O_EXCL in a private directory and
     unlinked at once, so no other user can open or replace it.
 Errors: OSError while spooling becomes TempFail (the message is still in the
@@ -40,8 +40,6 @@ class Message:
         self._body_size = len(data) if data is not None else size
         self._lines = data.count(b"\n") if data is not None else lines
         self._last = self._last_byte()
-        self._header: list[bytes] | None = None
-        self._header_end: int | None = None
 
     # CONSTRUCTION
 
@@ -94,8 +92,6 @@ class Message:
         clone = Message.__new__(Message)
         clone.__dict__.update(self.__dict__)
         clone._prefix = prefix + self._prefix
-        clone._header = None
-        clone._header_end = None
         if self._body_size == 0 and not self._prefix:
             clone._last = prefix[-1:]
         return clone
@@ -167,20 +163,29 @@ class Message:
         return b"".join(self.chunks())
 
     def raw_lines(self) -> Iterator[bytes]:
-        """Yield the lines of the stored form, each ending in b"\\n"."""
-        rest = b""
+        """Yield the lines of the stored form, each ending in b"\\n".
+
+        A line longer than a chunk is gathered piece by piece and joined once,
+        so a 20 MB line costs one copy, not one per chunk.
+        """
+        pieces: list[bytes] = []
         for chunk in self.chunks():
-            data = rest + chunk
             start = 0
             while True:
-                nl = data.find(b"\n", start)
+                nl = chunk.find(b"\n", start)
                 if nl < 0:
                     break
-                yield data[start:nl + 1]
+                if pieces:
+                    pieces.append(chunk[start:nl + 1])
+                    yield b"".join(pieces)
+                    pieces.clear()
+                else:
+                    yield chunk[start:nl + 1]
                 start = nl + 1
-            rest = data[start:]
-        if rest:
-            yield rest + b"\n"
+            if start < len(chunk):
+                pieces.append(chunk[start:])
+        if pieces:
+            yield b"".join(pieces) + b"\n"
 
     def open(self) -> BinaryIO:
         """Return a fresh readable stream over the stored form (for commands' stdin)."""
@@ -202,34 +207,46 @@ class Message:
 
     # HEADER
 
-    def header_lines(self) -> list[bytes]:
-        """Return the header as unfolded lines (CR LF and LF stripped), parsed once.
+    def _header_raw_lines(self) -> Iterator[bytes]:
+        """The header's physical lines (with their ends), read as they come.
 
-        The header ends at the first empty line (or at the end of the message).
-        A continuation line is joined to the line before it with one space.
+        The header ends at the first empty line, or at the end of the message,
+        or (against hostile input) after limits.MAX_HEADER_BYTES.
         """
-        if self._header is None:
-            self._header = _unfold(self._header_raw_lines())
-        return self._header
-
-    def _header_raw_lines(self) -> list[bytes]:
-        out: list[bytes] = []
         taken = 0
         for line in self.raw_lines():
             if line in (b"\n", b"\r\n") or taken > limits.MAX_HEADER_BYTES:
-                break
+                return
             taken += len(line)
-            out.append(line)
-        return out
+            yield line
+
+    def header_lines(self) -> list[bytes]:
+        """Return the header as unfolded lines (CR LF and LF stripped).
+
+        A continuation line is joined to the line before it with one space.
+        This holds the whole header: for one field use header_value().
+        """
+        return _unfold(list(self._header_raw_lines()))
 
     def header_value(self, name: str) -> str | None:
-        """Return the (unfolded, stripped) value of the first header called name."""
-        want = name.lower().encode("ascii") + b":"
-        for line in self.header_lines():
-            if line[: len(want)].lower() == want:
-                return line[len(want):].strip().decode("utf-8", "replace")
-        return None
+        """Return the (unfolded, stripped) value of the first header called name.
 
+        Streams: only the field being looked at is held, whatever the header's size.
+        """
+        want = name.lower().encode("ascii") + b":"
+        found: list[bytes] | None = None
+        for line in self._header_raw_lines():
+            line = line.rstrip(b"\n").rstrip(b"\r")
+            if found is not None:
+                if line[:1] in (b" ", b"\t"):
+                    found.append(line)
+                    continue
+                break
+            if line[: len(want)].lower() == want:
+                found = [line[len(want):]]
+        if found is None:
+            return None
+        return b" ".join(found).strip().decode("utf-8", "replace")
 
     def header_first_line(self, name: str) -> str | None:
         """Return the first physical line of the first header called name (no unfolding)."""

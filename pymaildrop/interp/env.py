@@ -80,6 +80,7 @@ def envelope_sender(option: str | None, return_path: str | None, user: str) -> s
     if return_path is not None:
         from pymaildrop import addr
 
-        address = addr.envelope_from_return_path(return_path)
+        # COMPAT: maildrop's C strings end at a NUL (and an mbox From_ line must not hold one).
+        address = addr.envelope_from_return_path(return_path.split("\0", 1)[0])
         return address if address else user
     return "MAILER-DAEMON"

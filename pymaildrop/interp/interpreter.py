@@ -110,6 +110,8 @@ class Interpreter:
             self._run_file(program)
         except _Stop as stop:
             return stop.code
+        except RecursionError:
+            raise TempFail(f"{program.path}: the filter nests too deeply to run") from None
         return None
 
     def _run_file(self, program: ast.Program) -> None:

@@ -16,6 +16,7 @@ See also: maildropfilter(7) "Patterns", "Weighted scoring", "Pattern Match
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -49,7 +50,11 @@ def compile_pattern(text: str, case_sensitive: bool) -> re.Pattern[str]:
     if cached is not None:
         return cached
     try:
-        compiled = re.compile(pcre_to_python(text), 0 if case_sensitive else re.IGNORECASE)
+        with warnings.catch_warnings():
+            # re warns (FutureWarning) about "[[", "--", "&&" ... in classes, which PCRE
+            # reads literally; the warning must not reach the MTA's logs.
+            warnings.simplefilter("ignore", FutureWarning)
+            compiled = re.compile(pcre_to_python(text), 0 if case_sensitive else re.IGNORECASE)
     except re.error as exc:
         where = f", offset {exc.pos}" if exc.pos is not None else ""
         raise PatternError(f"invalid regular expression{where} of /{text}/: {exc.msg}") from None
@@ -81,7 +86,8 @@ def pcre_to_python(text: str) -> str:
                     continue
             if ch == "]" and not _class_just_opened(out):
                 in_class = False
-            out.append(ch)
+            # PCRE: "[" in a class is itself; Python may one day read it as a nested set.
+            out.append("\\[" if ch == "[" else ch)
             i += 1
             continue
         if ch == "[":

@@ -26,7 +26,11 @@ def parse(text: str, path: str) -> ast.Program:
         tree = lalr.run(tokens, lalr.tables())
     except lalr.Unexpected as exc:
         raise _syntax_error(exc, tokens, text, path) from None
-    return ast.Program(path, _Builder(path, text).statements(tree.children))
+    try:
+        return ast.Program(path, _Builder(path, text).statements(tree.children))
+    except RecursionError:
+        raise FilterSyntaxError(path, 1, 1, "the filter nests too deeply (blocks, ifs or "
+                                "operators thousands of levels deep)") from None
 
 
 # FRIENDLY SYNTAX ERRORS

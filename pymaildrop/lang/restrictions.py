@@ -26,10 +26,12 @@ _FORBIDDEN = {
 
 def walk(node: Any) -> Iterator[Any]:
     """Yield node and every node below it (nodes are tuples), depth first."""
-    yield node
-    if isinstance(node, tuple):
-        for item in node:
-            yield from walk(item)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, tuple):
+            stack.extend(reversed(current))
 
 
 def check_embedded(program: ast.Program, text: str) -> None:

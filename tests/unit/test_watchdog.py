@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import re
 import signal
@@ -70,6 +71,7 @@ def test_a_delivery_that_ignores_its_deadline_is_stopped(
 
 def test_a_child_killed_by_a_signal_is_75(capfd: pytest.CaptureFixture[str]) -> None:
     def work(board: Board) -> int:
+        faulthandler.disable()          # pytest's dump would only be noise here
         os.kill(os.getpid(), signal.SIGSEGV)
         return 0
 
