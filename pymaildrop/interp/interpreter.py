@@ -181,10 +181,12 @@ class Interpreter:
 
     def exec_assign(self, s: ast.Assign) -> None:
         """NAME=expression -- set a variable."""
-        value = self.eval(s.value)
-        self.vars[s.name] = value
+        self.set_var(s.name, self.eval(s.value))
+
+    def set_var(self, name: str, value: str) -> None:
+        self.vars[name] = value
         if self.verbose >= 4:
-            self._trace(f'{self.where}: {s.name}="{value}"')
+            self._trace(f'{self.where}: {name}="{value}"')
 
     def exec_to(self, s: ast.To) -> None:
         """to expression -- deliver and stop (maildropfilter(7) "to")."""
@@ -436,6 +438,12 @@ class Interpreter:
         result: str = _EXPRESSIONS[type(e)](self, e)
         return result
 
+    def eval_set_var(self, e: ast.SetVar) -> str:
+        """NAME = expression inside an expression: set it and yield the value."""
+        value = self.eval(e.value)
+        self.set_var(e.name, value)
+        return value
+
     def eval_text(self, e: ast.Text) -> str:
         out = []
         for part in e.parts:
@@ -671,4 +679,5 @@ _EXPRESSIONS: dict[type, Callable[[Interpreter, Any], str]] = {
     ast.MatchText: Interpreter.eval_match_text, ast.BinOp: Interpreter.eval_bin_op,
     ast.And: Interpreter.eval_and, ast.Or: Interpreter.eval_or, ast.Not: Interpreter.eval_not,
     ast.BitNot: Interpreter.eval_bit_not, ast.Call: Interpreter.eval_call,
+    ast.SetVar: Interpreter.eval_set_var,
 }

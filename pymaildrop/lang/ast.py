@@ -147,7 +147,16 @@ class Call(NamedTuple):
     column: int
 
 
-Expr = Text | Search | MatchText | BinOp | And | Or | Not | BitNot | Call
+class SetVar(NamedTuple):
+    """NAME = expression as (the whole of) an expression: sets NAME, yields the value."""
+
+    name: str
+    value: Expr
+    line: int
+    column: int
+
+
+Expr = Text | Search | MatchText | BinOp | And | Or | Not | BitNot | Call | SetVar
 
 # STATEMENTS
 

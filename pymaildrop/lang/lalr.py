@@ -133,8 +133,18 @@ def run(tokens: Sequence[Token], tables: Tables) -> Tree:
 
 def _build(rule: Rule, children: list[Any]) -> Any:
     if rule.splice:
-        out: list[Any] = []
-        for i, child in enumerate(children):
+        # A left-recursive list (_stmts: _stmts stmt) splices its first child:
+        # grow that child's list in place (the child is dropped) instead of
+        # copying it, or parsing n statements would take n*n steps.  Lark's
+        # ChildFilterLALR does the same.
+        out: list[Any]
+        if 0 in rule.splice:
+            out = children[0].children
+            rest = enumerate(children[1:], 1)
+        else:
+            out = []
+            rest = enumerate(children)
+        for i, child in rest:
             if i in rule.splice:
                 out.extend(child.children)
             else:

@@ -3,8 +3,10 @@
 Contract: tokenize(text, path) -> list[Token]; every Token has a type named
     in grammar/maildropfilter.lark (%declare), a value and its line/column.
     The lexer is context-sensitive, as maildrop's is:
-      - a newline or ';' is a statement separator (SEP); comments run to the
-        end of the line; a backslash-newline continues the line;
+      - a newline, ';' or a carriage return is a statement separator (SEP);
+        comments run to the end of the line; a backslash followed by a blank
+        or a newline continues the statement on the next line, dropping the
+        rest of its own line (inside quotes only blanks may follow it);
       - 'else'/'elsif' directly after one separator become one ELSE/ELSIF
         token, which is how maildrop insists that they open the line right
         after the if's statement (a blank line in between is an error);
@@ -45,7 +47,8 @@ _FUNCTIONS = FUNCTIONS_ONE_ARG | FUNCTIONS_NO_ARG | FUNCTIONS_ARG_LIST
 
 _WORD_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:$@")
 _WORD_CHARS = _WORD_START | frozenset("-/{}")
-_BLANKS = " \t\r\f\v"
+_BLANKS = " \t\f\v"
+_CONTINUE = frozenset("\n\r \t\f\v")     # after a backslash: a continuation
 
 # Operators, longest first.
 _OPERATORS = [
@@ -59,8 +62,19 @@ _OPERATORS = [
 # After these, a leading '/' is text, not a pattern (maildropfilter(7)).
 _SLASH_IS_TEXT_AFTER = frozenset({"ASSIGN", "TO", "CC"})
 
-_WEIGHT_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_OPTIONS_RE = re.compile(r"[A-Za-z]*")
+# What follows /pattern/: is a run of these characters, read the way
+# maildrop 2.9.3 reads it: every letter anywhere is an option (unknown ones
+# do nothing); the first weight is the first number, wherever it starts; a
+# second follows it after letters and one comma.  A number is read as C's
+# strtod reads it (hex, inf, nan; a lone sign or dot is 0); the rest is
+# ignored, so /x/:b,2+1 weighs 2 -- it is not 2 plus 1.
+_CONTINUATION_RE = re.compile(r"[ \t\r\f\v]*\n")
+_SUFFIX_RE = re.compile(r"[A-Za-z0-9+\-.,]*")
+_NUMBER_START = frozenset("0123456789+-.")
+_STRTOD_RE = re.compile(
+    r"[-+]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][-+]?\d+)?"
+    r"|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+    r"|(?i:inf(?:inity)?|nan))")
 
 
 class Token(NamedTuple):
@@ -115,16 +129,21 @@ class _Lexer:
             ch = text[self.pos]
             if ch in _BLANKS:
                 self.pos += 1
-            elif ch == "\\" and text.startswith("\n", self.pos + 1):
-                self.newline_at(self.pos + 1)
-                self.pos += 2
-            elif ch == "\\" and text.startswith("\r\n", self.pos + 1):
-                self.newline_at(self.pos + 2)
-                self.pos += 3
+            elif ch == "\\" and self.peek(1) in _CONTINUE:
+                # A backslash and a blank continue the statement on the next
+                # line and drop the rest of this one, as in maildrop.
+                end = text.find("\n", self.pos)
+                if end < 0:
+                    self.pos = len(text)
+                else:
+                    self.newline_at(end)
+                    self.pos = end + 1
             elif ch == "#":
                 end = text.find("\n", self.pos)
                 self.pos = len(text) if end < 0 else end
-            elif ch in "\n;":
+            elif ch in "\n;\r":
+                # A CR ends a statement as a newline does (a CRLF file has two
+                # separators per line, as in maildrop), but it starts no line.
                 self.emit("SEP", ch, self.pos)
                 if ch == "\n":
                     self.newline_at(self.pos)
@@ -176,11 +195,10 @@ class _Lexer:
         raise self.error(f"unexpected character {text[start]!r}")
 
     def assignment_ok(self) -> bool:
-        """An '=' must follow a name at the start of a statement."""
+        """An '=' must follow a name: at the start of a statement (NAME), or a
+        word or "string" inside an expression (the grammar decides where)."""
         toks = self.tokens
-        if not toks or toks[-1].type != "NAME":
-            return False
-        return True
+        return bool(toks) and toks[-1].type in ("NAME", "WORD", "DQSTRING")
 
     def word(self) -> None:
         text, start = self.text, self.pos
@@ -230,10 +248,10 @@ class _Lexer:
         i = start + 1
         chars: list[str] = []
         while True:
-            if i >= len(text) or text[i] == "\n":
+            if i >= len(text) or text[i] in "\n\r":
                 raise self.error("pattern is missing its closing '/'", column=self.column(start))
             ch = text[i]
-            if ch == "\\" and i + 1 < len(text) and text[i + 1] != "\n":
+            if ch == "\\" and i + 1 < len(text) and text[i + 1] not in "\n\r":
                 chars.append(text[i:i + 2])
                 i += 2
                 continue
@@ -243,24 +261,14 @@ class _Lexer:
             i += 1
         i += 1
         options = ""
-        weights: list[float] = []
+        weights: tuple[float, ...] = ()
         if text.startswith(":", i):
-            m = _OPTIONS_RE.match(text, i + 1)
+            m = _SUFFIX_RE.match(text, i + 1)
             assert m is not None
-            options = m.group()
+            options, weights = pattern_suffix(m.group())
             i = m.end()
-            while text.startswith(",", i):
-                w = _WEIGHT_RE.match(text, i + 1)
-                if w is None:
-                    raise self.error("a pattern weight must be a number, as in /x/:b,10,0.5",
-                                     column=self.column(i + 1))
-                weights.append(float(w.group()))
-                i = w.end()
-            if len(weights) > 2:
-                raise self.error("a pattern takes at most two weights (/x/:,first,factor)",
-                                 column=self.column(start))
         self.pos = i
-        self.emit("PATTERN", PatternToken("".join(chars), options, tuple(weights)), start)
+        self.emit("PATTERN", PatternToken("".join(chars), options, weights), start)
 
     def quoted(self, quote: str) -> None:
         """Read '...', "..." or `...`; only backslash-backslash and backslash-quote
@@ -270,9 +278,11 @@ class _Lexer:
         i = start + 1
         out: list[str] = []
         while True:
-            if i >= len(text) or text[i] == "\n":
-                raise self.error(f"string opened with {quote} is not closed on this line "
-                                 f"(end a line with \\ to continue it)", line, column)
+            if i >= len(text) or text[i] in "\n\r":
+                cr = " (a carriage return ends it too)" if i < len(text) and text[i] == "\r" \
+                    else ""
+                raise self.error(f"string opened with {quote} is not closed on this line"
+                                 f"{cr} (end a line with \\ to continue it)", line, column)
             ch = text[i]
             if ch == quote:
                 break
@@ -282,8 +292,9 @@ class _Lexer:
                     out.append(nxt)
                     i += 2
                     continue
-                if nxt == "\n" or text.startswith("\r\n", i + 1):
-                    i += 2 if nxt == "\n" else 3
+                end = _CONTINUATION_RE.match(text, i + 1)
+                if end is not None:             # backslash, blanks, newline
+                    i = end.end()
                     self.newline_at(i - 1)
                     while i < len(text) and text[i] in " \t":
                         i += 1
@@ -292,7 +303,7 @@ class _Lexer:
             i += 1
         self.pos = i + 1
         type_ = {"'": "SQSTRING", '"': "DQSTRING", "`": "BTSTRING"}[quote]
-        if self.stmt_start and type_ != "BTSTRING" and self.followed_by_assign():
+        if self.stmt_start and type_ == "DQSTRING" and self.followed_by_assign():
             type_ = "NAME"
         self.emit(type_, "".join(out), start, line, column)
 
@@ -300,3 +311,30 @@ class _Lexer:
 def tokenize(text: str, path: str) -> list[Token]:
     """Split filter text into tokens; raise FilterSyntaxError on a lexical error."""
     return _Lexer(text, path).run()
+
+
+def pattern_suffix(suffix: str) -> tuple[str, tuple[float, ...]]:
+    """The options and weights in the text after /pattern/: (see _SUFFIX_RE)."""
+    options = "".join(c for c in suffix if c.isalpha())
+    i = 0
+    while i < len(suffix) and suffix[i] not in _NUMBER_START:
+        i += 1
+    if i == len(suffix):
+        return options, ()
+    first, i = _strtod(suffix, i)
+    while i < len(suffix) and suffix[i].isalpha():
+        i += 1
+    if suffix.startswith(",", i) and suffix[i + 1:i + 2] in _NUMBER_START - {""}:
+        second, _ = _strtod(suffix, i + 1)
+        return options, (first, second)
+    return options, (first,)
+
+
+def _strtod(text: str, i: int) -> tuple[float, int]:
+    m = _STRTOD_RE.match(text, i)
+    if m is None:
+        return 0.0, i
+    number = m.group()
+    if "x" in number or "X" in number:
+        return float.fromhex(number), m.end()
+    return float(number), m.end()

@@ -26,6 +26,14 @@ def parse(text: str, path: str) -> ast.Program:
         tree = lalr.run(tokens, lalr.tables())
     except lalr.Unexpected as exc:
         raise _syntax_error(exc, tokens, text, path) from None
+    header = _header_at_end(tokens)
+    if header is not None:
+        lines = text.split("\n")
+        raise FilterSyntaxError(
+            path, header.line, header.column,
+            f"the file ends right after this '{str(header.value)}' line: its statement is "
+            f"missing (maildrop needs a statement or a blank line after it)",
+            lines[header.line - 1] if 0 < header.line <= len(lines) else None)
     try:
         return ast.Program(path, _Builder(path, text).statements(tree.children))
     except RecursionError:
@@ -48,8 +56,40 @@ def _syntax_error(exc: Any, tokens: list[Token], text: str, path: str) -> Filter
         idx = _token_index(tokens, tok)
         prev = tokens[idx - 1] if idx > 0 else None
         message = _message_for(tok.type, str(tok.value), prev, tokens[:idx])
+    if "\r" in text:
+        message += (" (the file has carriage returns, as from Windows; a carriage return "
+                    "ends a statement like a newline: convert the file with dos2unix)")
     source = lines[line - 1] if 0 < line <= len(lines) else None
     return FilterSyntaxError(path, line, column, message, source)
+
+
+def _header_at_end(tokens: list[Token]) -> Token | None:
+    """The if/elsif/else/while/foreach starting a header that only the file's
+    last separator follows, if any: maildrop rejects such a file (a header's
+    statement may be empty only if another separator follows)."""
+    if len(tokens) < 2 or tokens[-1].type != "SEP":
+        return None
+    last = len(tokens) - 2
+    if tokens[last].type in ("ELSE", "ELSE_WORD"):
+        return tokens[last]
+    if tokens[last].type == "PATTERN":              # foreach /x/, (expr) =~ /x/
+        last -= 1
+        if last >= 0 and tokens[last].type == "FOREACH":
+            return tokens[last]
+        if last < 1 or tokens[last].type != "MATCHOP" or tokens[last - 1].type != "RPAR":
+            return None
+        last -= 1
+    elif tokens[last].type != "RPAR":
+        return None
+    depth = 0
+    for i in range(last, -1, -1):                    # back to the matching '('
+        depth += {"RPAR": 1, "LPAR": -1}.get(tokens[i].type, 0)
+        if depth == 0:
+            before = tokens[i - 1] if i > 0 else None
+            if before is not None and before.type in ("IF", "ELSIF", "WHILE", "FOREACH"):
+                return before
+            return None
+    return None
 
 
 def _end_position(lines: list[str]) -> tuple[int, int]:
@@ -123,6 +163,12 @@ def _message_for(type_: str, value: str, prev: Token | None, before: list[Token]
                 f"with no blank or comment line in between")
     if type_ == "RBRACE":
         return "'}' must be on a line of its own (or follow ';')"
+    if type_ == "MATCHOP" and any(t.type in ("STAR", "SLASH") for t in before[-3:]):
+        return "'=~' cannot match the right side of '*' or '/': put the product in " \
+               "parentheses, as in (a * b) =~ /x/"
+    if type_ == "ASSIGN":
+        return ("'=' here: inside an expression only a whole expression in parentheses "
+                "may be NAME = value (did you mean '==' to compare?)")
     if type_ == "SEP" and prev_type == "EXCEPTION":
         return "'exception' takes its '{' on the same line"
     if type_ == "SEP" and prev_type in ("DOTLOCK", "FLOCK") or (
@@ -262,6 +308,8 @@ class _Builder:
             return ast.Search(self.pattern(ch[0]), ch[0].line, ch[0].column)
         if rule == "match_text":
             return ast.MatchText(self.expr(ch[0]), self.pattern(ch[2]), ch[1].line, ch[1].column)
+        if rule == "set_var":
+            return ast.SetVar(str(ch[0].value), self.expr(ch[2]), ch[0].line, ch[0].column)
         if rule in ("not_", "bit_not"):
             unary = ast.Not if rule == "not_" else ast.BitNot
             return unary(self.expr(ch[1]), ch[0].line, ch[0].column)

@@ -393,3 +393,14 @@ def test_maildroprcs_files_run_with_reset_variables_and_trust_what_they_include(
         embedded=True)
     assert out(effects) == "/usr/sbin/sendmail -oi kept\n"
     assert effects.transcript == [("system", "allowed from a trusted file")]
+
+
+def test_assignment_inside_an_expression_sets_and_yields(effects: RecordingEffects) -> None:
+    run('if (A = 5)\n  echo "yes $A"\nif (B = 0)\n  echo "no"\n'
+        'echo a=b\nC = (D = 2) + 1\necho "$a $B $C $D"\nexit\n', effects)
+    assert out(effects) == "yes 5\nb\nb 0 3 2\n"
+
+
+def test_a_chained_match_matches_the_first_result(effects: RecordingEffects) -> None:
+    run('A = 2 =~ /2/ =~ /1/\nB = 2 =~ /2/ * 3\necho "$A $B"\nexit\n', effects)
+    assert out(effects) == "1 3\n"
