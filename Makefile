@@ -4,6 +4,7 @@
 #               on an embedded default: a Courier userdb file and a mail
 #               directory under the checkout (./demo/); see samples/demo/
 #   make test   install everything the tests need and run the whole suite
+#   make bench  time and measure pymaildrop against maildrop (benchmarks/)
 #
 # pymaildrop runs on Debian's /usr/bin/python3: it has the GDBM module that
 # reads maildrop's databases (python3-gdbm), and Postfix's pipe user can run it
@@ -14,13 +15,17 @@ VENV   ?= .venv
 APT_PACKAGES = python3-venv python3-gdbm
 TEST_PACKAGES = maildrop courier-authdaemon courier-authlib-userdb
 
-.PHONY: demo test install system-packages test-packages clean
+.PHONY: demo test bench install system-packages test-packages clean
 
 demo: install
 	@sh samples/demo/run-demo.sh
 
 test: install test-packages
 	PYMAILDROP_REQUIRE_E2E=1 $(VENV)/bin/python -m pytest -ra
+
+bench: install test-packages
+	$(VENV)/bin/python benchmarks/delivery_time.py
+	$(VENV)/bin/python benchmarks/peak_memory.py
 
 install: system-packages
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

@@ -5,10 +5,12 @@ Contract: iter_search_lines(message, header, body) yields, in order, the lines a
     the headers of the message and of each MIME section (unfolded, RFC 2047
     decoded, address headers rewritten by addr.py) and the text sections,
     decoded and converted to UTF-8.  header_search_lines() is the top header.
-Safety: one pass over message.raw_lines() per call, holding a line, a header
-    block (at most limits.MAX_HEADER_BYTES) and 64 KiB of text; small results
-    are cached per message (weakly).  Lines maildrop cannot match (bytes that
-    are not UTF-8 in a header) are left out; a NUL ends a line.
+Safety: one pass over message.raw_lines() per call, holding a line, one header
+    (with its continuation lines; a header block is never held whole) and 64
+    KiB of text; results of up to 512 Ki characters are cached per message
+    (weakly).  A header block ends after limits.MAX_HEADER_BYTES.  Lines
+    maildrop cannot match (bytes that are not UTF-8 in a header) are left
+    out; a NUL ends a line.
 Errors: none for any message content; text in a charset maildrop cannot
     convert ends the search text there, as in maildrop (COMPAT).
 See also: maildropfilter(7) "Patterns", "MIME encoding"; reformime(1); addr.py;
@@ -23,7 +25,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from pymaildrop import limits
+from pymaildrop import addr, limits
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -43,7 +45,9 @@ _Chunk = tuple[str, str]           # ("h" or "b", text): header lines or body te
 _Term = tuple[int, bool] | None    # the boundary met (its index, closing?), None: the end
 _Walk = Generator[_Chunk, None, _Term]
 
-_CACHE_LIMIT = 256 * 1024          # characters of search text kept per message and mode
+_CACHE_LIMIT = 512 * 1024          # characters of search text kept per message and mode
+_KEPT_BLOCK = 16 * 1024            # kept lines are joined into blocks of about this size
+_KEPT_LINES = 1024                 # ... or of at most this many lines
 _MAX_SECTIONS = 301                # COMPAT: maildrop's count of sections (a multipart is 2)
 _BATCH = 64 * 1024                 # bytes of text decoded at a time
 _MIME_FIELDS = ("mime-version", "content-type", "content-transfer-encoding")
@@ -63,12 +67,12 @@ class _Stop(Exception):
 def header_search_lines(message: _Readable) -> list[str]:
     """The top-level header in canonical form, one str per line."""
     store = _store(message)
-    lines = store.get("top")
-    if lines is None:
-        head = _read_header(_Source(message), [])
-        lines = [x for text in head.texts for x in _lines_of(canonical_header(text) + "\n")]
-        store["top"] = lines
-    return list(lines)
+    kept = store.get("top")
+    if kept is not None:
+        return list(_kept(kept))
+    texts = _read_header(_Source(message), [], _Header(), show=True)
+    found = (x for text in texts for x in _lines_of(canonical_header(text) + "\n"))
+    return list(_keep(found, store, "top"))
 
 
 def iter_search_lines(message: _Readable, header: bool, body: bool) -> Iterator[str]:
@@ -76,32 +80,33 @@ def iter_search_lines(message: _Readable, header: bool, body: bool) -> Iterator[
     if not header and not body:
         return iter(())
     store = _store(message)
-    done = store.get((header, body))
-    if done is not None:
-        return iter(done)
+    kept = store.get((header, body))
+    if kept is not None:
+        return _kept(kept)
     lines = _assemble(_walk(message, _Want(header, body)), header, body)
     return _keep(lines, store, (header, body))
 
 
 def canonical_header(text: str) -> str:
     """One header (its lines joined by newlines, CRs removed) as the search text shows it."""
-    from pymaildrop import addr
-
-    text = text.split("\0", 1)[0]
+    if "\0" in text:
+        text = text[:text.index("\0")]
     name, colon, value = text.partition(":")
     if not colon:
         return text + ": "         # COMPAT: a line without a colon is all name
-    value = value.replace("\n", " ").strip(" \t\r\n\v\f")
+    if "\n" in value:
+        value = value.replace("\n", " ")
+    value = value.strip(" \t\r\n\v\f")
     if name.lower() in addr.ADDRESS_HEADERS:
         value = addr.canonical_address_header(value)
-    else:
+    elif "=?" in value or not value.isascii():
         value = decode_encoded_words(value)
     return f"{name}: {value}"
 
 
 # THE CACHE AND THE LINES
 
-_Store = dict[object, list[str]]
+_Store = dict[object, list[str]]       # kept lines, joined by newlines into blocks
 _stores: weakref.WeakKeyDictionary[object, _Store] = weakref.WeakKeyDictionary()
 
 
@@ -113,19 +118,34 @@ def _store(message: object) -> _Store:
 
 
 def _keep(lines: Iterator[str], store: _Store, key: object) -> Iterator[str]:
-    """Pass lines on; store them if they all came and are few enough."""
+    """Pass lines on; store them if they all came and are few enough.
+
+    They are kept joined into blocks (lines hold no newline), so that what is
+    kept costs about a byte a character, not a str object a line.
+    """
     kept: list[str] | None = []
-    size = 0
+    block: list[str] = []
+    size = block_size = 0
     for line in lines:
         if kept is not None:
             size += len(line) + 1
+            block_size += len(line) + 1
+            block.append(line)
             if size > _CACHE_LIMIT:
-                kept = None
-            else:
-                kept.append(line)
+                kept, block = None, []
+            elif block_size >= _KEPT_BLOCK or len(block) >= _KEPT_LINES:
+                kept.append("\n".join(block))
+                block, block_size = [], 0
         yield line
     if kept is not None:
+        if block:
+            kept.append("\n".join(block))
         store[key] = kept
+
+
+def _kept(blocks: list[str]) -> Iterator[str]:
+    for block in blocks:
+        yield from block.split("\n")
 
 
 def _assemble(chunks: Iterable[_Chunk], header: bool, body: bool) -> Iterator[str]:
@@ -134,6 +154,13 @@ def _assemble(chunks: Iterable[_Chunk], header: bool, body: bool) -> Iterator[st
     try:
         for kind, text in chunks:
             if not (header if kind == "h" else body):
+                continue
+            if not partial and text.find("\n") == len(text) - 1:   # one whole line
+                line = text[:-1]
+                if "\0" in line or not line.isascii():
+                    yield from _lines_of(text)
+                else:
+                    yield line
                 continue
             if "\n" not in text:
                 partial.append(text)
@@ -344,102 +371,184 @@ def _iconv_knows(charset: str) -> bool | None:
 
 # HEADER BLOCKS
 
+_BLANKS = (" ", "\t", "\v", "\f")   # a shown line that starts with one continues a header
+_FOLDS = b" \t\r\v\f"               # ... and, for the MIME parser, one that starts with a CR
+_SPACES = b" \t\r\n\v\f"            # what a MIME field name is stripped of
+_MIME_NAMES = frozenset(name.encode("ascii") for name in _MIME_FIELDS)
+_MIME_STARTS = b"cCmM \t\r\n\v\f"  # what a line that may start a MIME field starts with
+_PARAMS = ("boundary", "charset")  # the Content-Type parameters that decide anything
+
+
+class _Fields:
+    """What a header's MIME fields say, gathered one field at a time.
+
+    version, encoding: the last Mime-Version's and Content-Transfer-Encoding's
+    values (None: there is none); ctype: the last Content-Type's type (None:
+    there is none); params: its boundary and charset, from all Content-Types,
+    a later one first (COMPAT).
+    """
+
+    __slots__ = ("version", "encoding", "ctype", "params")
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.encoding: str | None = None
+        self.ctype: str | None = None
+        self.params: dict[str, str] = {}
+
+    def add(self, name: str, value: str) -> None:
+        if name == "content-type":
+            self.ctype, params = _content_type(value)
+            self.params.update((k, params[k]) for k in _PARAMS if k in params)
+        elif name == "mime-version":
+            self.version = value
+        else:
+            self.encoding = value
+
+    def plus(self, name: str, value: str) -> _Fields:
+        """A copy with one more field."""
+        more = _Fields()
+        more.version, more.encoding, more.ctype = self.version, self.encoding, self.ctype
+        more.params = dict(self.params)
+        more.add(name, value)
+        return more
+
 
 class _Header:
-    """A header block: the headers shown, how the block ended, and the MIME fields.
+    """How a header block ended, and its MIME fields; filled in by _read_header().
 
     COMPAT: maildrop shows the lines with every CR removed, folded where a line
     then starts with a blank; its MIME parser keeps CRs inside lines and also
     folds at a line that starts with a CR, so the two can differ.
     """
 
-    __slots__ = ("texts", "term", "at_end", "last_break", "fields", "parsed")
+    __slots__ = ("term", "at_end", "last_break", "parsed", "fields", "last")
 
     def __init__(self) -> None:
-        self.texts: list[str] = []         # the headers shown
         self.term: _Term = None
         self.at_end = False                # ended by a boundary or the end, not an empty line
         self.last_break = b"\n"            # the line break of the last line
-        self.fields: list[tuple[int, str, str]] = []   # (parsed header number, name, value)
         self.parsed = 0                    # how many headers the MIME parser saw
+        self.fields = _Fields()            # the MIME fields of all but the last of them
+        self.last: tuple[str, str] | None = None   # the last of them, if a MIME field
 
-    def mime_fields(self, all_headers: bool = True) -> list[tuple[str, str]]:
-        """The MIME fields in order; without the last header when all_headers is false."""
-        last = self.parsed - (0 if all_headers else 1)
-        return [(name, value) for index, name, value in self.fields if index < last]
-
-
-def _read_header(src: _Source, bounds: list[bytes]) -> _Header:
-    """Read a header block up to an empty line, a boundary line or the end."""
-    head = _Header()
-    raws = _header_raw_lines(src, bounds, head)
-    shown, cut = _shown_headers(raws)
-    for k, parts in enumerate(shown):
-        text = "\n".join(parts)
-        if head.at_end and not cut and k == len(shown) - 1:
-            head.texts.append(text.rstrip(" "))    # COMPAT: as maildrop shows it
-        else:
-            head.texts.append(text + "\n")
-    parsed = _parsed_headers(raws)
-    for k, parts in enumerate(parsed):
-        name, colon, value = "\n".join(parts).partition(":")
-        name = name.strip(" \t\r\n\v\f").lower()
-        if colon and name in _MIME_FIELDS:
-            head.fields.append((k, name, value.replace("\n", " ")))
-    head.parsed = len(parsed)
-    return head
+    def mime_fields(self, all_headers: bool = True) -> _Fields:
+        """The MIME fields; without the last header when all_headers is false."""
+        if all_headers and self.last is not None:
+            return self.fields.plus(*self.last)
+        return self.fields
 
 
-def _header_raw_lines(src: _Source, bounds: list[bytes], head: _Header) -> list[bytes]:
-    """The block's lines without their line breaks; notes in head how it ended."""
-    raws: list[bytes] = []
+def _read_header(src: _Source, bounds: list[bytes], head: _Header, show: bool) -> Iterator[str]:
+    """Read a header block up to an empty line, a boundary line or the end; yield the
+    headers shown (their lines joined by newlines) when show is true.
+
+    Only the header being read is held: head gets how the block ended and the
+    MIME fields once the block is read to its end.
+    """
+    shown: str | None = None       # the first line of the shown header being read
+    more: list[str] = []           # and the lines that continue it
+    cut = not show                 # whether no more headers are shown
+    field: _Field | None = None    # the MIME parser's header being read, if it may matter
+    parsed = 0
     taken = 0
-    while taken <= limits.MAX_HEADER_BYTES:
-        line = src.next()
-        if line is None:
-            head.at_end = True
+    last = b""                     # the last line of the block
+    for line in src.lines:
+        if line == b"\n" or line == b"\r\n":
             break
-        if line in (b"\n", b"\r\n"):
-            break
-        if bounds and line.startswith(b"--"):
+        if bounds and line[:2] == b"--":
             head.term = _boundary(line, bounds)
             if head.term is not None:
                 head.at_end = True
                 break
-        raw = line[:-1] if line.endswith(b"\n") else line
-        raw = raw[:-1] if raw.endswith(b"\r") else raw
-        head.last_break = line[len(raw):]
-        raws.append(raw)
+        last = line
+        raw = line[:-1] if line[-1:] == b"\n" else line
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        first = raw[:1]
+        if not cut:
+            if b"\r" in raw:
+                text = raw.replace(b"\r", b"").decode("utf-8", "surrogateescape")
+                # COMPAT: a line of CRs (or a first line that starts with a CR) ends them
+                cut = first == b"\r" and not (shown is not None and text)
+            else:
+                text = raw.decode("utf-8", "surrogateescape")
+            if shown is not None and not cut and text[:1] in _BLANKS:
+                more.append(text)
+            else:
+                if shown is not None:
+                    yield "\n".join([shown, *more]) + "\n" if more else shown + "\n"
+                    more = []
+                shown = None if cut else text
+        if parsed and first in _FOLDS:
+            if field is not None:
+                field = field.more(raw)
+        else:
+            if field is not None and field.name is not None and first != b"\0":
+                head.fields.add(*field.done())     # COMPAT: a NUL line loses the header before it
+            parsed += 1
+            field = _Field.start(raw) if first in _MIME_STARTS else None
         taken += len(line)
-    return raws
-
-
-def _shown_headers(raws: list[bytes]) -> tuple[list[list[str]], bool]:
-    """The headers maildrop shows, and whether a line of CRs cut them short."""
-    shown: list[list[str]] = []
-    for raw in raws:
-        text = raw.replace(b"\r", b"").decode("utf-8", "surrogateescape")
-        if raw.startswith(b"\r") and not (shown and text):
-            return shown, True
-        _fold(shown, text, text[:1] in (" ", "\t", "\v", "\f"))
-    return shown, False
-
-
-def _parsed_headers(raws: list[bytes]) -> list[list[str]]:
-    """The headers as maildrop's MIME parser reads them."""
-    parsed: list[list[str]] = []
-    for raw in raws:
-        if raw.startswith(b"\0") and parsed:
-            parsed[-1] = [""]      # COMPAT: maildrop loses the header before a NUL line
-        _fold(parsed, raw.decode("utf-8", "surrogateescape"), raw[:1] in b" \t\r\v\f")
-    return parsed
-
-
-def _fold(headers: list[list[str]], text: str, continued: bool) -> None:
-    if headers and continued:
-        headers[-1].append(text)
+        if taken > limits.MAX_HEADER_BYTES:
+            break
     else:
-        headers.append([text])
+        head.at_end = True
+    if last:
+        end = len(last) - (last[-1:] == b"\n")
+        head.last_break = last[end - (last[end - 1:end] == b"\r"):]
+    head.parsed = parsed
+    head.last = field.done() if field is not None and field.name is not None else None
+    if shown is not None:
+        text = "\n".join([shown, *more])
+        yield text.rstrip(" ") if head.at_end else text + "\n"   # COMPAT: as maildrop shows it
+
+
+
+class _Field:
+    """A header as the MIME parser reads it, while it may be a MIME field.
+
+    name is None until the colon is seen; pieces are the parts of the name so
+    far, then the parts of the value (lines as read, without line breaks).
+    """
+
+    __slots__ = ("name", "pieces")
+
+    def __init__(self, name: bytes | None, pieces: list[bytes]) -> None:
+        self.name, self.pieces = name, pieces
+
+    @staticmethod
+    def start(raw: bytes) -> _Field | None:
+        """The header that starts with line raw, if it may be a MIME field."""
+        colon = raw.find(b":")
+        if colon >= 0:
+            name = raw[:colon].strip(_SPACES).lower()
+            return _Field(name, [raw[colon + 1:]]) if name in _MIME_NAMES else None
+        return _Field(None, [raw]) if _could_be_mime(raw.strip(_SPACES).lower()) else None
+
+    def more(self, raw: bytes) -> _Field | None:
+        """Add a continuation line; None once the header cannot be a MIME field."""
+        self.pieces.append(raw)
+        if self.name is not None:
+            return self
+        colon = raw.find(b":")
+        if colon < 0 and not raw.strip(_SPACES):
+            return self            # only blanks: the name is no different
+        if colon >= 0:
+            self.pieces[-1] = raw[:colon]
+        name = b"\n".join(self.pieces).strip(_SPACES).lower()
+        if colon < 0:
+            return self if _could_be_mime(name) else None
+        return _Field(name, [raw[colon + 1:]]) if name in _MIME_NAMES else None
+
+    def done(self) -> tuple[str, str]:
+        """The field's name and value (its lines joined by spaces)."""
+        assert self.name is not None
+        return self.name.decode("ascii"), b" ".join(self.pieces).decode("utf-8", "surrogateescape")
+
+
+def _could_be_mime(name: bytes) -> bool:
+    """Whether a name read so far (stripped, lower case) may become a MIME field's."""
+    return any(full.startswith(name) for full in _MIME_NAMES)
 
 
 # WHAT A SECTION HOLDS
@@ -463,34 +572,28 @@ class _Kind:
         return self.params.get("boundary") if self.ctype.startswith("multipart/") else None
 
 
-def _kind(fields: list[tuple[str, str]], mime: bool, default: str,
-          parent: _Kind | None = None) -> _Kind:
+def _kind(fields: _Fields, mime: bool, default: str, parent: _Kind | None = None) -> _Kind:
     """The section's kind.  A part takes the charset and the transfer encoding of its
     multipart (parent) unless it names its own.  The last Content-Type gives the
     type, but the parameters of all of them count, later ones first (COMPAT)."""
-    encodings = [value for name, value in fields if name == "content-transfer-encoding"]
-    encoding = _words(encodings[-1]).lower() if encodings else ""
-    if not encodings and parent is not None:
-        encoding = parent.encoding
-    types = [value for name, value in fields if name == "content-type"]
+    if fields.encoding is not None:
+        encoding = _words(fields.encoding).lower()
+    else:
+        encoding = parent.encoding if parent is not None else ""
     if not mime:
         return _Kind("text/plain", {}, encoding, "")
     inherited = parent.charset if parent is not None else ""
-    if not types:
+    if fields.ctype is None:
         return _Kind(default, {}, encoding, inherited)
-    params: dict[str, str] = {}
-    for value in types:
-        ctype, more = _content_type(value)
-        params.update(more)
-    return _Kind(ctype or "text/plain", params, encoding, params.get("charset") or inherited)
+    params = fields.params
+    return _Kind(fields.ctype or "text/plain", params, encoding,
+                 params.get("charset") or inherited)
 
 
-def _is_mime(fields: list[tuple[str, str]]) -> bool:
+def _is_mime(fields: _Fields) -> bool:
     """The last Mime-Version's first word reads as the number 1 (as C's atoi would)."""
-    from pymaildrop import addr
-
-    versions = [value for name, value in fields if name == "mime-version"]
-    words = [t for t in addr.tokenize(versions[-1]) if t.kind != "c"] if versions else []
+    version = fields.version
+    words = [t for t in addr.tokenize(version) if t.kind != "c"] if version is not None else []
     if not words or words[0].kind not in ("a", "q"):
         return False
     text = words[0].text.lstrip(" \t")
@@ -502,8 +605,6 @@ def _is_mime(fields: list[tuple[str, str]]) -> bool:
 
 def _words(value: str) -> str:
     """The tokens of a structured value joined without spaces, comments dropped."""
-    from pymaildrop import addr
-
     return "".join(t.text for t in addr.tokenize(value) if t.kind != "c")
 
 
@@ -514,8 +615,6 @@ def _content_type(value: str) -> tuple[str, dict[str, str]]:
     joined without spaces (a quoted string gives its raw text); comments and
     backslashes count for nothing.  (reformime -u stops after a quoted string.)
     """
-    from pymaildrop import addr
-
     groups: list[list[Token]] = [[]]
     for t in addr.tokenize(value):
         if t.kind == ";":
@@ -543,22 +642,28 @@ def _boundary(line: bytes, bounds: list[bytes]) -> _Term:
 
 
 class _Source:
-    """The message's lines, without an unterminated last line (maildrop ignores it)."""
+    """The message's lines, without a short unterminated last line (maildrop ignores it)."""
+
+    __slots__ = ("lines",)
 
     def __init__(self, message: _Readable) -> None:
         lines = message.raw_lines()
-        self._lines = _all_but_last(lines) if message.stored_size > message.size else lines
+        self.lines = _all_but_last(lines) if message.stored_size > message.size else lines
 
     def next(self) -> bytes | None:
-        return next(self._lines, None)
+        return next(self.lines, None)
 
 
 def _all_but_last(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """COMPAT: maildrop does not search an unterminated last line -- unless it is
+    longer than MAX_IGNORED_LAST_LINE bytes."""
     held = next(lines, None)
     for line in lines:
         assert held is not None
         yield held
         held = line
+    if held is not None and len(held) - 1 > limits.MAX_IGNORED_LAST_LINE:
+        yield held
 
 
 class _Want:
@@ -584,9 +689,9 @@ class _Want:
 
 def _walk(message: _Readable, want: _Want) -> Iterator[_Chunk]:
     src = _Source(message)
-    head = _read_header(src, [])
+    head = _Header()
     want.count()
-    yield from _header_chunks(head)
+    yield from _header_chunks(src, [], head, want)
     if not head.at_end:
         fields = head.mime_fields()
         yield from _content(src, [], _kind(fields, _is_mime(fields), "text/plain"), want,
@@ -595,8 +700,10 @@ def _walk(message: _Readable, want: _Want) -> Iterator[_Chunk]:
         yield from _headers_only(head)
 
 
-def _header_chunks(head: _Header) -> Iterator[_Chunk]:
-    for text in head.texts:
+def _header_chunks(src: _Source, bounds: list[bytes], head: _Header,
+                   want: _Want) -> Iterator[_Chunk]:
+    """Read a header block into head; its headers, when the header is wanted."""
+    for text in _read_header(src, bounds, head, want.header):
         yield "h", canonical_header(text) + "\n"
 
 
@@ -627,9 +734,9 @@ def _text_codec(kind: _Kind) -> str:
 def _section(src: _Source, bounds: list[bytes], want: _Want, parent: _Kind | None,
              default: str, trim: bool) -> _Walk:
     """A part of multipart parent, or (parent None) an attached message."""
-    head = _read_header(src, bounds)
+    head = _Header()
     want.count()
-    yield from _header_chunks(head)
+    yield from _header_chunks(src, bounds, head, want)
     if head.at_end:
         kind = _unended_kind(head, default, parent)
         if want.body and (kind.is_text or kind.ctype == "message/rfc822"):

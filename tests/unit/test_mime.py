@@ -13,6 +13,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -314,3 +315,105 @@ def test_corpus_lines_are_maildrops(path: Path, options: str) -> None:
     counts = collections.Counter(lines)
     assert {line: counts[line] for line, _ in recorded["lines"]} == dict(
         (line, n) for line, n in recorded["lines"])
+
+
+# BIG HEADERS: streamed, not held
+
+MIB = 1024 * 1024
+
+
+def _header_lines(size: int) -> bytes:
+    return b"".join(b"X-H-%07d: v\n" % i for i in range(size // 16))
+
+
+BIG_PLAIN = _header_lines(4 * MIB) + b"Subject: last\n\nbody\n"
+BIG_MULTI = (b"Mime-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n"
+             + _header_lines(MIB // 2) + b"\npre\n--B\nContent-Type: text/plain\n"
+             + _header_lines(MIB // 2) + b"\npart\n--B--\n")
+
+
+@pytest.mark.parametrize("data,options,count,last", [
+    pytest.param(BIG_PLAIN, "h", 262_145, "Subject: last", marks=pytest.mark.slow),
+    (BIG_MULTI, "hb", 65_540, "part"),
+], ids=["plain:h", "multipart:hb"])
+def test_big_header_is_searched_in_little_memory(data: bytes, options: str, count: int,
+                                                 last: str) -> None:
+    """Megabytes of short header lines are streamed, one header at a time, not held
+    (4 MiB once took 100 MiB)."""
+    msg = Message.read_from(io.BytesIO(data), memory_limit=64 * 1024)
+    try:
+        tracemalloc.start()
+        tail = collections.deque(enumerate(mime.iter_search_lines(msg, *MODES[options]), 1),
+                                 maxlen=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        msg.close()
+    assert list(tail) == [(count, last)]
+    assert peak < 3 * MIB, f"peak {peak} bytes for a {len(data)}-byte message"
+
+
+def test_big_header_is_not_kept_but_a_small_one_is() -> None:
+    big = _Counted(_header_lines(MIB) + b"\nbody\n")
+    for _ in range(2):
+        assert sum(1 for _ in mime.iter_search_lines(big, True, False)) == 65_536
+        assert len(mime.header_search_lines(big)) == 65_536
+    assert big.passes == 4
+    small = _Counted(b"".join(b"X-H-%d: value %d\n" % (i, i) for i in range(10_000)) + b"\nb\n")
+    first = list(mime.iter_search_lines(small, True, False))
+    assert list(mime.iter_search_lines(small, True, False)) == first and small.passes == 1
+    assert mime.header_search_lines(small) == first and small.passes == 2
+    assert mime.header_search_lines(small) == first and small.passes == 2
+    assert len(first) == 10_000 and first[-1] == "X-H-9999: value 9999"
+
+
+def test_mime_fields_at_the_end_of_a_big_header_count() -> None:
+    """The Content-Type that decides how the body is read comes after 1 MiB of header."""
+    data = (b"Content-Type: text/plain; charset=koi8-r\n" + _header_lines(MIB)
+            + b"Mime-Version: 1.0\nContent-Type: multipart/mixed;\n boundary=B\n\n--B\n"
+            + b"Content-Transfer-Encoding: quoted-printable\n\n=F0=D2=C9=D7=C5=D4\n--B--\n")
+    assert search(data, False, True) == ["\u041f\u0440\u0438\u0432\u0435\u0442"]
+
+
+def _load_big_header() -> tuple[bytes, dict[str, Any]]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("record_big_header",
+                                                  DATA / "record_big_header.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    recorded = json.loads((DATA / "big-header.json").read_text(encoding="utf-8"))
+    data = module.message()
+    assert module.digest(data) == recorded["sha256"], "re-run record_big_header.py"
+    return data, recorded
+
+
+def test_big_header_searches_are_maildrops() -> None:
+    """A few thousand header lines (folded Received and address headers, encoded
+    words, the MIME fields last): each pattern finds what real maildrop found."""
+    from pymaildrop.interp.patterns import compile_pattern, search_lines
+
+    data, recorded = _load_big_header()
+    msg = Message.from_bytes(data)
+    got, want = [], []
+    for row in recorded["results"]:
+        options = row["options"]
+        regex = compile_pattern(row["pattern"], "D" in options)
+        lines = mime.iter_search_lines(msg, "h" in options, "b" in options)
+        count = search_lines(regex, lines, (1.0, 1.0)).score
+        hit = search_lines(regex, mime.iter_search_lines(msg, "h" in options, "b" in options), ())
+        match = hit.match.group(0) if hit.match is not None else None
+        got.append((row["pattern"], options, int(count), match))
+        want.append((row["pattern"], options, row["count"], row["match"]))
+    assert got == want
+
+
+@pytest.mark.parametrize(("length", "searched"), [(5, False), (1024, False), (1025, True),
+                                                  (300_000, True)])
+def test_an_unterminated_last_line_is_searched_only_when_long(length: int,
+                                                             searched: bool) -> None:
+    # COMPAT, checked against maildrop 2.9.3: a last line without a newline
+    # is not searched unless it is longer than 1024 bytes.
+    lines = search(b"From: a@b\n\nfirst\n" + b"b" * length, header=False)
+    assert lines == (["first", "b" * length] if searched else ["first"])
