@@ -30,6 +30,9 @@ bench: install test-packages
 install: system-packages
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@# Bytecode now, as a regular pip install makes it: a delivery run by a user
+	@# who cannot write __pycache__ would otherwise compile every module each time.
+	$(VENV)/bin/python -m compileall -q pymaildrop >/dev/null
 
 system-packages:
 	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \

@@ -2,6 +2,6 @@
 
 import sys
 
-from pymaildrop.cli import main
+from pymaildrop.cli import entry
 
-raise SystemExit(main(["pymaildrop", *sys.argv[1:]]))
+entry(["pymaildrop", *sys.argv[1:]])

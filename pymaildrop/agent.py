@@ -42,32 +42,8 @@ from pymaildrop.userdb import User
 from pymaildrop.watchdog import Watchdog
 
 if TYPE_CHECKING:
+    from pymaildrop.cli import Invocation
     from pymaildrop.supervisor import Board
-
-
-class Invocation:
-    """What the command line asked for (filled in by cli.parse_args)."""
-
-    def __init__(self, prog: str = "maildrop") -> None:
-        self.prog = prog
-        self.filter_path: str | None = None
-        self.args: list[str] = []
-        self.headers: list[str] = []
-        self.sender: str | None = None
-        self.verbose: int | None = None
-        self.embedded = False
-        self.user: str | None = None
-        self.delivery_mode = False
-        self.config_path: str | None = None
-        self.userdb: list[str] = []
-        self.quota_warn_percent: int | None = None
-        self.quota_warn_file: str | None = None
-        self.traceback = False
-        self.show_help = False
-        self.show_version = False
-
-    def __repr__(self) -> str:
-        return f"Invocation({vars(self)!r})"
 
 
 class _Plan(NamedTuple):

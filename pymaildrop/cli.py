@@ -1,10 +1,11 @@
 """The command line: maildrop's options in, an exit status out.
 
-Contract: main(argv) -> int is the console script.  `pymaildrop [options]
-    FILTERFILE [arg...]` and `pymaildrop [options] -d USER [arg...]` take
-    maildrop(1)'s options (-A -a -d -f -m -V -w -W -h -v, "--"), parsed by
-    hand the way getopt does (options stop at the first non-option), because
-    a delivery must not pay for importing a CLI framework.  Tool subcommands
+Contract: main(argv) -> int runs pymaildrop; entry() is the console script
+    (and `python -m pymaildrop`).  `pymaildrop [options] FILTERFILE [arg...]`
+    and `pymaildrop [options] -d USER [arg...]` take maildrop(1)'s options
+    (-A -a -d -f -m -V -w -W -h -v, "--"), parsed by hand the way getopt
+    does (options stop at the first non-option), because a delivery must not
+    pay for importing a CLI framework.  Tool subcommands
     (`pymaildrop lookup ...`) go to tools.py, which uses click.
 Safety: this is the only caller of sys.exit's value and the last line of
     defence: every exception becomes EX_TEMPFAIL with one line on stderr
@@ -23,10 +24,9 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pymaildrop import __version__, limits
-from pymaildrop.agent import Invocation
 from pymaildrop.errors import FilterSyntaxError, MaildropError, Timeout, UsageError
 from pymaildrop.exits import ExitCode
 
@@ -48,6 +48,31 @@ Options: -A 'Header: value'  add a header     -f sender   set the envelope sende
          --userdb TYPE:NAME  user database for this delivery (repeatable)
 Tools:   {prog} lookup ADDRESS   (see README)
 """
+
+
+class Invocation:
+    """What the command line asked for (filled in by cli.parse_args)."""
+
+    def __init__(self, prog: str = "maildrop") -> None:
+        self.prog = prog
+        self.filter_path: str | None = None
+        self.args: list[str] = []
+        self.headers: list[str] = []
+        self.sender: str | None = None
+        self.verbose: int | None = None
+        self.embedded = False
+        self.user: str | None = None
+        self.delivery_mode = False
+        self.config_path: str | None = None
+        self.userdb: list[str] = []
+        self.quota_warn_percent: int | None = None
+        self.quota_warn_file: str | None = None
+        self.traceback = False
+        self.show_help = False
+        self.show_version = False
+
+    def __repr__(self) -> str:
+        return f"Invocation({vars(self)!r})"
 
 
 def main(argv: Sequence[str] | None = None, *, supervised: bool = True) -> int:
@@ -81,6 +106,23 @@ def main(argv: Sequence[str] | None = None, *, supervised: bool = True) -> int:
     from pymaildrop.supervisor import supervise
 
     return supervise(deliver, prog)
+
+
+def entry(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script: run main(argv) and leave at once with its status.
+
+    The process skips the interpreter's teardown (os._exit), which frees
+    every module one by one and costs a delivery about as much as running
+    its filter; only standard output and standard error can hold data by
+    then, and they are flushed first.
+    """
+    status = main(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def _tool(args: list[str], prog: str) -> int:

@@ -5,7 +5,7 @@ Contract: iter_search_lines(message, header, body) yields, in order, the lines a
     the headers of the message and of each MIME section (unfolded, RFC 2047
     decoded, address headers rewritten by addr.py) and the text sections,
     decoded and converted to UTF-8.  header_search_lines() is the top header.
-Safety: one pass over message.raw_lines() per call, holding a line, one header
+Safety: one pass over message.chunks() per call, holding a chunk, a line, one header
     (with its continuation lines; a header block is never held whole) and 64
     KiB of text; results of up to 512 Ki characters are cached per message
     (weakly).  A header block ends after limits.MAX_HEADER_BYTES.  Lines
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         @property
         def stored_size(self) -> int: ...
 
-        def raw_lines(self) -> Iterator[bytes]: ...
+        def chunks(self) -> Iterator[bytes]: ...
 
 _Chunk = tuple[str, str]           # ("h" or "b", text): header lines or body text
 _Term = tuple[int, bool] | None    # the boundary met (its index, closing?), None: the end
@@ -453,7 +453,7 @@ def _read_header(src: _Source, bounds: list[bytes], head: _Header, show: bool) -
     parsed = 0
     taken = 0
     last = b""                     # the last line of the block
-    for line in src.lines:
+    for line in src:
         if line == b"\n" or line == b"\r\n":
             break
         if bounds and line[:2] == b"--":
@@ -642,28 +642,96 @@ def _boundary(line: bytes, bounds: list[bytes]) -> _Term:
 
 
 class _Source:
-    """The message's lines, without a short unterminated last line (maildrop ignores it)."""
+    """The message's lines, read from its chunks, without a short unterminated last
+    line (COMPAT: maildrop does not search one -- unless it is longer than
+    MAX_IGNORED_LAST_LINE bytes).
 
-    __slots__ = ("lines",)
+    skip() passes over lines up to a boundary looking only for "\n--", so an
+    attachment that is not searched costs a scan of its bytes, not a str or
+    bytes object per line.
+    """
+
+    __slots__ = ("_chunks", "_buf", "_pos", "_drop_last")
 
     def __init__(self, message: _Readable) -> None:
-        lines = message.raw_lines()
-        self.lines = _all_but_last(lines) if message.stored_size > message.size else lines
+        self._chunks = message.chunks()
+        self._buf = b""
+        self._pos = 0
+        self._drop_last = message.stored_size > message.size
+
+    def __iter__(self) -> _Source:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.next()
+        if line is None:
+            raise StopIteration
+        return line
 
     def next(self) -> bytes | None:
-        return next(self.lines, None)
+        """The next line, ending in b"\n"; None at the end."""
+        pieces: list[bytes] = []
+        while True:
+            buf, pos = self._buf, self._pos
+            nl = buf.find(b"\n", pos)
+            if nl >= 0:
+                self._pos = nl + 1
+                line = buf[pos:nl + 1]
+                if pieces:
+                    pieces.append(line)
+                    line = b"".join(pieces)
+                if nl + 1 == len(buf) and self._drop_last and not self._more():
+                    return line if len(line) - 1 > limits.MAX_IGNORED_LAST_LINE else None
+                return line
+            if pos < len(buf):
+                pieces.append(buf[pos:])
+            self._buf, self._pos = b"", 0
+            if not self._more():
+                return b"".join(pieces) + b"\n" if pieces else None   # chunks() end in one
 
+    def skip(self, bounds: list[bytes]) -> _Term:
+        """Pass over lines up to a boundary line (returning which) or the end."""
+        if not bounds:
+            for _ in self._chunks:
+                pass
+            self._buf, self._pos = b"", 0
+            return None
+        at_start = True            # whether _pos is where a line starts
+        while True:
+            buf, pos = self._buf, self._pos
+            if at_start:
+                if len(buf) - pos < 2 and self._more():
+                    continue
+                if buf.startswith(b"--", pos):
+                    line = self.next()
+                    if line is None:
+                        return None
+                    term = _boundary(line, bounds)
+                    if term is not None:
+                        return term
+                    continue
+            found = buf.find(b"\n--", pos)
+            if found >= 0:
+                self._pos, at_start = found + 1, True
+                continue
+            # No line in buf starts with "--"; a line starting in its last byte may.
+            nl = buf.rfind(b"\n", pos)
+            if nl >= 0 and len(buf) - nl - 1 < 2:
+                self._pos, at_start = nl + 1, True
+            else:
+                self._pos, at_start = len(buf), False
+            if not self._more():
+                self._buf, self._pos = b"", 0
+                return None
 
-def _all_but_last(lines: Iterator[bytes]) -> Iterator[bytes]:
-    """COMPAT: maildrop does not search an unterminated last line -- unless it is
-    longer than MAX_IGNORED_LAST_LINE bytes."""
-    held = next(lines, None)
-    for line in lines:
-        assert held is not None
-        yield held
-        held = line
-    if held is not None and len(held) - 1 > limits.MAX_IGNORED_LAST_LINE:
-        yield held
+    def _more(self) -> bool:
+        """Read the next chunk after what is left of the buffer; False at the end."""
+        for chunk in self._chunks:
+            if chunk:
+                rest = self._buf[self._pos:]
+                self._buf, self._pos = (rest + chunk if rest else chunk), 0
+                return True
+        return False
 
 
 class _Want:
@@ -759,7 +827,7 @@ def _content(src: _Source, bounds: list[bytes], kind: _Kind, want: _Want,
         return (yield from _text(src, bounds, _decoder(kind.encoding, _text_codec(kind)), trim))
     if top:
         return None                # nothing after this is searched: no need to read on
-    return _skip(src, bounds)
+    return src.skip(bounds)
 
 
 def _multipart(src: _Source, bounds: list[bytes], boundary: str, kind: _Kind,
@@ -769,22 +837,12 @@ def _multipart(src: _Source, bounds: list[bytes], boundary: str, kind: _Kind,
     mine = len(bounds)
     inner = bounds + [boundary.encode("utf-8", "surrogateescape").lower()]
     default = "message/rfc822" if kind.ctype == "multipart/digest" else "text/plain"
-    term = _skip(src, inner)
+    term = src.skip(inner)
     while term is not None and term[0] == mine and not term[1]:
         term = yield from _section(src, inner, want, kind, default, trim=True)
     if term is not None and term[0] == mine:
-        term = _skip(src, bounds)
+        term = src.skip(bounds)
     return term
-
-
-def _skip(src: _Source, bounds: list[bytes]) -> _Term:
-    """Pass over lines up to a boundary line (returning which) or the end."""
-    while (line := src.next()) is not None:
-        if bounds and line.startswith(b"--"):
-            term = _boundary(line, bounds)
-            if term is not None:
-                return term
-    return None
 
 
 def _text(src: _Source, bounds: list[bytes], decode: _Decoder, trim: bool) -> _Walk:

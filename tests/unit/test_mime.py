@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pymaildrop import mime
 from pymaildrop.message import Message
@@ -202,13 +204,11 @@ def test_header_search_lines_are_the_top_header() -> None:
         "Mime-Version: 1.0", "Content-Type: multipart/mixed; boundary=XX"]
 
 
-class _Counted:
-    """A message that counts how many of its lines were read."""
+class _Wrapped:
+    """A message whose chunks a test chooses (mime reads size, stored_size, chunks())."""
 
     def __init__(self, data: bytes) -> None:
         self._inner = Message.from_bytes(data)
-        self.read = 0
-        self.passes = 0
 
     @property
     def size(self) -> int:
@@ -218,7 +218,17 @@ class _Counted:
     def stored_size(self) -> int:
         return self._inner.stored_size
 
-    def raw_lines(self) -> Iterator[bytes]:
+
+class _Counted(_Wrapped):
+    """A message that counts how many of its lines were read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.read = 0
+        self.passes = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        """The message a line a chunk, so that `read` counts the lines read."""
         self.passes += 1
         for line in self._inner.raw_lines():
             self.read += 1
@@ -417,3 +427,60 @@ def test_an_unterminated_last_line_is_searched_only_when_long(length: int,
     # is not searched unless it is longer than 1024 bytes.
     lines = search(b"From: a@b\n\nfirst\n" + b"b" * length, header=False)
     assert lines == (["first", "b" * length] if searched else ["first"])
+
+
+# THE SOURCE READS CHUNKS: HOWEVER THE MESSAGE IS CUT, THE SEARCH TEXT IS THE SAME
+
+
+class _Cut(_Wrapped):
+    """A message whose stored form comes in chunks of the given sizes (repeated)."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        super().__init__(data)
+        self._sizes = sizes
+
+    def chunks(self) -> Iterator[bytes]:
+        data = b"".join(self._inner.chunks())
+        pos, i = 0, 0
+        while pos < len(data):
+            size = self._sizes[i % len(self._sizes)]
+            yield data[pos:pos + size]
+            pos, i = pos + size, i + 1
+
+
+def _cut_search(data: bytes, sizes: list[int], header: bool, body: bool) -> list[str]:
+    return list(mime.iter_search_lines(_Cut(data, sizes), header, body))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_corpus_is_searched_alike_in_small_chunks(path: Path) -> None:
+    data = path.read_bytes()
+    for sizes in ([1], [2], [3, 1, 7], [4096]):
+        assert _cut_search(data, sizes, True, True) == search(data, True, True), sizes
+
+
+_PIECES = [b"--B", b"--B--", b"--b\r", b"--BB", b"--", b"-", b"-B", b"", b"\r", b"text",
+           b"Content-Type: text/plain", b"Content-Type: application/octet-stream",
+           b"Content-Type: multipart/mixed; boundary=B",
+           b"Content-Type: multipart/mixed; boundary=C",
+           b"--C", b"--C--", b"Content-Transfer-Encoding: base64", b"aGVsbG8K", b"x" * 1100]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(_PIECES), max_size=30),
+       final_newline=st.booleans(),
+       sizes=st.lists(st.integers(1, 9), min_size=1, max_size=4))
+def test_multipart_shapes_are_searched_alike_however_cut(
+        lines: list[bytes], final_newline: bool, sizes: list[int]) -> None:
+    data = (b"Mime-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+            + b"\n".join(lines) + (b"\n" if final_newline else b""))
+    for header, body in MODES.values():
+        assert _cut_search(data, sizes, header, body) == search(data, header, body)
+
+
+def test_an_attachment_that_is_not_searched_is_skipped_in_chunks() -> None:
+    blob = b"QUJD" * 19 + b"\n"
+    data = (b"Mime-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n"
+            b"Content-Type: application/octet-stream\n\n" + blob * 50_000
+            + b"--B\nContent-Type: text/plain\n\nafter the attachment\n--B--\n")
+    assert search(data, False, True) == ["after the attachment"]
