@@ -7,7 +7,7 @@ Contract: main(argv) -> int runs pymaildrop; entry() is the console script
     does (options stop at the first non-option), because a delivery must not
     pay for importing a CLI framework.  Tool subcommands
     (`pymaildrop lookup ...`) go to tools.py, which uses click.
-Safety: this is the only caller of sys.exit's value and the last line of
+Safety: this is where every exit status is decided and the last line of
     defence: every exception becomes EX_TEMPFAIL with one line on stderr
     (the traceback only with -V or --traceback), because Postfix bounces
     every status but 75 and 71 -- a bug must defer mail, never bounce it.
@@ -111,10 +111,11 @@ def main(argv: Sequence[str] | None = None, *, supervised: bool = True) -> int:
 def entry(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run main(argv) and leave at once with its status.
 
-    The process skips the interpreter's teardown (os._exit), which frees
-    every module one by one and costs a delivery about as much as running
-    its filter; only standard output and standard error can hold data by
-    then, and they are flushed first.
+    The process skips the interpreter's teardown (os._exit), which would
+    free every module one by one for a few milliseconds; nothing but
+    standard output and standard error can hold data by then (files are
+    closed where they are used, the spool file is unlinked when made), and
+    they are flushed first.
     """
     status = main(argv)
     for stream in (sys.stdout, sys.stderr):
