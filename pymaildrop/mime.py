@@ -691,10 +691,8 @@ class _Source:
 
     def skip(self, bounds: list[bytes]) -> _Term:
         """Pass over lines up to a boundary line (returning which) or the end."""
-        if not bounds:
-            for _ in self._chunks:
-                pass
-            self._buf, self._pos = b"", 0
+        if not bounds:             # nothing can end the skip: the rest is not read at all
+            self._chunks, self._buf, self._pos = iter(()), b"", 0
             return None
         at_start = True            # whether _pos is where a line starts
         while True:
@@ -714,7 +712,7 @@ class _Source:
             if found >= 0:
                 self._pos, at_start = found + 1, True
                 continue
-            # No line in buf starts with "--"; a line starting in its last byte may.
+            # No line in buf starts with "--"; one that starts in its last byte may.
             nl = buf.rfind(b"\n", pos)
             if nl >= 0 and len(buf) - nl - 1 < 2:
                 self._pos, at_start = nl + 1, True

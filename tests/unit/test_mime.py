@@ -241,6 +241,13 @@ def test_header_search_of_a_plain_message_stops_at_the_body() -> None:
     assert msg.read <= 4
 
 
+def test_the_epilogue_of_the_top_multipart_is_not_read() -> None:
+    msg = _Counted(b"Mime-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+                   b"--B\n\ntext\n--B--\n" + b"epilogue\n" * 1000)
+    assert list(mime.iter_search_lines(msg, False, True)) == ["text"]
+    assert msg.read <= 10
+
+
 def test_results_are_kept_per_message() -> None:
     msg = _Counted(MULTI)
     first = list(mime.iter_search_lines(msg, True, True))
